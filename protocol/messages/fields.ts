@@ -1,0 +1,43 @@
+/** Field formats shared by every Helios message (docs/protocol.md, "Field formats"). */
+import { decodePublicKey } from '../ecdsa.ts';
+import { fail, ProtocolCodes } from '../errors.ts';
+import { int, str } from '../schema.ts';
+
+export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** 9999-12-31T23:59:59.999Z: timestamps beyond it are certainly wrong. */
+export const MAX_TIME_MS = 253402300799999;
+export const MAX_INT32 = 2147483647;
+
+export const gridId = () => str({ min: 1, max: 32, pattern: /^[a-z0-9][a-z0-9-]{0,31}$/, format: 'grid id (1–32 of a–z, 0–9, -)' });
+export const keyId = () => str({ max: 32, pattern: /^[0-9a-f]{32}$/, format: 'key id (32 lowercase hex characters)' });
+export const meterId = keyId;
+export const hash = () => str({ max: 64, pattern: /^[0-9a-f]{64}$/, format: 'SHA-256 hash (64 lowercase hex characters)' });
+export const txId = hash;
+export const email = () => str({ min: 3, max: 254, pattern: /^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$/, format: 'email address in lowercase (the participant id)' });
+export const publicKey = () => str({
+  max: 44,
+  pattern: /^[A-Za-z0-9_-]{44}$/,
+  format: 'P-256 public key (SEC1 compressed, base64url, 44 characters)',
+  refine: (s, path) => {
+    try {
+      decodePublicKey(s);
+    } catch {
+      fail(ProtocolCodes.BAD_KEY, `${path || 'publicKey'} is not a valid P-256 public key (not a point on the curve)`, path);
+    }
+  },
+});
+export const signature = () => str({ max: 86, pattern: /^[A-Za-z0-9_-]{86}$/, format: 'signature (64-byte r‖s, base64url, 86 characters)' });
+export const timeMs = () => int(0, MAX_TIME_MS);
+/** A delivery period's start in UTC to the minute, e.g. "2026-03-21T13:00Z" (the paper's listing id: date and hour). */
+export const listingId = () => str({ max: 17, pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$/, format: 'listing id (delivery start, UTC, "YYYY-MM-DDTHH:MMZ")' });
+export const name = (max = 80) => str({ min: 1, max, pattern: /^[^\u0000-\u001f\u007f]*$/, format: `text of 1–${max} printable characters` });
+export const text = (max: number) => str({ max, pattern: /^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, format: `text of up to ${max} characters` });
+
+/** Energy of one offer, bid, token or purchase: 1 mWh … 1 MWh. */
+export const energyMWh = () => int(1, 1_000_000_000);
+/** A cumulative register: never negative, never beyond 2^53−1 mWh. */
+export const registerMWh = () => int(0, MAX_SAFE);
+/** A price; the grid's own cap (genesis) is checked by the ledger as E_PRICE_CAP. */
+export const priceMicroHecPerKWh = () => int(0, 1_000_000_000_000);
+export const amountMicroHec = () => int(1, MAX_SAFE);
+export const nonce = () => int(1, MAX_SAFE);
