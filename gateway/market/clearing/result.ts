@@ -1,0 +1,65 @@
+/**
+ * Turning a priced matching into the ClearingResult the ledger records: trades with
+ * their payments, and per-order fills with the escrow each bid still needs. Money
+ * only through protocol/units.ts (floor for a payment, ceil for escrow).
+ */
+import { escrowMicroHec, paymentMicroHec } from '../../../protocol/units.ts';
+import type { BidFill, ClearingResult, Mechanism, OfferFill, Trade } from '../types.ts';
+import type { Matching } from './match.ts';
+
+/** `priceOf(k)` is the price of pair k, already checked to lie within [reserve, bid]. */
+export function buildResult(
+  mechanism: Mechanism,
+  m: Matching,
+  priceOf: (k: number) => number,
+  clearingPriceMicroHecPerKWh?: number,
+): ClearingResult {
+  const trades: Trade[] = new Array(m.count);
+  const paidByBid = new Float64Array(m.bids.length);
+  let tradedMWh = 0;
+  for (let k = 0; k < m.count; k++) {
+    const offer = m.offers[m.offerIndex[k]];
+    const b = m.bidIndex[k];
+    const bid = m.bids[b];
+    const energyMWh = m.energyMWh[k];
+    const priceMicroHecPerKWh = priceOf(k);
+    const payment = paymentMicroHec(energyMWh, priceMicroHecPerKWh);
+    paidByBid[b] += payment;
+    tradedMWh += energyMWh;
+    trades[k] = {
+      offer: offer.id,
+      bid: bid.id,
+      seller: offer.owner,
+      buyer: bid.owner,
+      sellerMeter: offer.meter,
+      buyerMeter: bid.meter,
+      energyMWh,
+      priceMicroHecPerKWh,
+      paymentMicroHec: payment,
+    };
+  }
+
+  const offers: OfferFill[] = new Array(m.offers.length);
+  for (let i = 0; i < m.offers.length; i++) {
+    const sold = m.soldMWh[i];
+    offers[i] = { id: m.offers[i].id, soldMWh: sold, unsoldMWh: m.offers[i].energyMWh - sold };
+  }
+  const bids: BidFill[] = new Array(m.bids.length);
+  for (let j = 0; j < m.bids.length; j++) {
+    const bid = m.bids[j];
+    const bought = m.boughtMWh[j];
+    const escrow = escrowMicroHec(bid.energyMWh, bid.priceMicroHecPerKWh);
+    const paid = paidByBid[j];
+    bids[j] = {
+      id: bid.id,
+      boughtMWh: bought,
+      unboughtMWh: bid.energyMWh - bought,
+      escrowMicroHec: escrow,
+      paymentMicroHec: paid,
+      unusedEscrowMicroHec: escrow - paid,
+    };
+  }
+
+  const result: ClearingResult = { mechanism, trades, tradedMWh, offers, bids };
+  return clearingPriceMicroHecPerKWh === undefined ? result : { ...result, clearingPriceMicroHecPerKWh };
+}
