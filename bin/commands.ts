@@ -13,4 +13,10 @@ export interface CommandEntry {
   load(): Promise<CommandModule>;
 }
 
-export const commands: Record<string, CommandEntry> = {};
+export const commands: Record<string, CommandEntry> = {
+  init: { summary: 'create a grid: genesis, authority key, configuration', load: () => import('../gateway/cli/init.ts') },
+  gateway: { summary: 'run the gateway: ledger, block production, HTTP API', load: () => import('../gateway/cli/gateway.ts') },
+  ledger: { summary: 'verify, show or export the chain', load: () => import('../gateway/cli/ledger.ts') },
+  wallet: { summary: "a household's key and tokens: new, balance, send, mint", load: () => import('../gateway/cli/wallet.ts') },
+  participant: { summary: 'register, list and show households', load: () => import('../gateway/cli/participant.ts') },
+};

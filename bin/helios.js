@@ -3,6 +3,14 @@
 // after `npm install` with no build step.
 import { register } from 'tsx/esm/api';
 
+// `helios ledger export | head` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 register();
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,65 @@
+/**
+ * The HTTP API (fastify). Bodies are parsed with Helios's strict JSON parser
+ * (duplicate keys, fractions and lone surrogates refused, as on every other edge),
+ * params and queries are checked by route schemas, and every error leaves as
+ * { code, message, path? } with the status of docs/protocol.md §9. Every
+ * state-changing call is written to the audit log.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { HeliosError, isHeliosError, parseJson } from '../../protocol/index.ts';
+import type { Logger } from '../log.ts';
+import { statusOf } from './errors.ts';
+
+export interface ApiOptions {
+  maxBodyBytes: number;
+  log: Logger;
+}
+
+export function createApi(opts: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes, ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } } });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => {
+    try {
+      done(null, parseJson(body as string, { maxLength: opts.maxBodyBytes }));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: opts.maxBodyBytes }, (_req, _body, done) => {
+    done(new HeliosError('E_BAD_REQUEST', 'send JSON with Content-Type: application/json'), undefined);
+  });
+
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number; validation?: unknown; path?: string }, req: FastifyRequest, reply: FastifyReply) => {
+    let code: string;
+    let status: number;
+    let message = err.message;
+    if (isHeliosError(err)) {
+      code = err.code;
+      status = statusOf(code);
+    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      code = 'E_TOO_LARGE';
+      status = 413;
+      message = `request body is over the limit of ${opts.maxBodyBytes} bytes`;
+    } else if (err.validation) {
+      code = 'E_BAD_REQUEST';
+      status = 400;
+    } else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      code = 'E_BAD_REQUEST';
+      status = 400;
+    } else if (err.statusCode && err.statusCode < 500) {
+      code = 'E_BAD_REQUEST';
+      status = err.statusCode;
+    } else {
+      code = 'E_INTERNAL';
+      status = 500;
+      message = 'internal error; see the gateway log';
+      opts.log.error('unhandled error in HTTP handler', { url: req.url, error: String(err.stack ?? err) });
+    }
+    if (req.method !== 'GET') opts.log.info('refused', { method: req.method, url: req.url, code, message });
+    void reply.status(status).send({ code, message, ...(isHeliosError(err) && err.path ? { path: err.path } : {}) });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url}` });
+  });
+  return app;
+}

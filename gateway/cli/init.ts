@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { parseHec, parseKWh, CLEARING_MECHANISMS, type ClearingMechanism, type Genesis } from '../../protocol/index.ts';
+import { initGrid } from '../init.ts';
+import { guard, parse, passphrase, UsageError } from './util.ts';
+
+export const help = `
+helios init — create a grid: genesis, this gateway's authority key, configuration
+
+Usage: helios init [options]
+
+  --data DIR                 data directory (default ./data); refused if it already holds a grid
+  --grid ID                  grid id = chain id, a–z 0–9 - (default "helios")
+  --name TEXT                grid name (default "Helios microgrid")
+  --block-period MS          Aura slot length (default 5000)
+  --market-period MS         delivery period length (default 3600000, one hour)
+  --clearing MECH            seed | pay-as-bid | pay-as-clear (default pay-as-clear)
+  --price-cap HEC            highest price per kWh any offer may name (default 100)
+  --storage-capacity KWH     community storage capacity (default 100)
+  --storage-buy-price HEC    paid per kWh exported into storage (default 0.08)
+  --storage-sell-price HEC   charged per kWh drawn from storage (default 0.25)
+  --max-mint HEC             largest single Mint (default: no limit)
+  --authority-name NAME      this gateway's authority name (default "gateway-1")
+  --extra-authority KEY[:NAME]  another authority's public key (repeat; slot order follows)
+  --participants FILE        JSON array of {name, email, role, publicKey, allocationHec?} to register at genesis
+  --insecure-demo-key        store the authority key UNENCRYPTED (demos only)
+
+The authority key is encrypted with a passphrase from HELIOS_PASSPHRASE, or asked
+for on the terminal. The operator secret (for Node-RED and operator CLI commands)
+is printed once and written to DIR/operator.secret (mode 0600).
+`;
+
+export function run(argv: string[]): Promise<number> {
+  return guard(help, async () => {
+    const { values: v } = parse(argv, {
+      data: { type: 'string', default: 'data' },
+      grid: { type: 'string', default: 'helios' },
+      name: { type: 'string', default: 'Helios microgrid' },
+      'block-period': { type: 'string', default: '5000' },
+      'market-period': { type: 'string', default: '3600000' },
+      clearing: { type: 'string', default: 'pay-as-clear' },
+      'price-cap': { type: 'string', default: '100' },
+      'storage-capacity': { type: 'string', default: '100' },
+      'storage-buy-price': { type: 'string', default: '0.08' },
+      'storage-sell-price': { type: 'string', default: '0.25' },
+      'max-mint': { type: 'string' },
+      'authority-name': { type: 'string', default: 'gateway-1' },
+      'extra-authority': { type: 'string', multiple: true, default: [] },
+      participants: { type: 'string' },
+      'insecure-demo-key': { type: 'boolean', default: false },
+    });
+    const int = (name: string, s: string) => {
+      if (!/^\d+$/.test(s)) throw new UsageError(`--${name} must be a whole number of milliseconds, got ${s}`);
+      return Number(s);
+    };
+    const hec = (name: string, s: string) => {
+      try { return parseHec(s); } catch (e) { throw new UsageError(`--${name}: ${(e as Error).message}`); }
+    };
+    if (!(CLEARING_MECHANISMS as readonly string[]).includes(v.clearing!)) {
+      throw new UsageError(`--clearing must be one of ${CLEARING_MECHANISMS.join(', ')}`);
+    }
+    const participants: Genesis['participants'] = [];
+    const allocations: Genesis['allocations'] = [];
+    if (v.participants) {
+      const list = JSON.parse(readFileSync(v.participants, 'utf8')) as Array<{ name: string; email: string; role: 'prosumer' | 'consumer'; publicKey: string; allocationHec?: string }>;
+      for (const p of list) {
+        participants.push({ name: p.name, email: p.email.toLowerCase(), role: p.role, publicKey: p.publicKey });
+        if (p.allocationHec) allocations.push({ to: p.email.toLowerCase(), amountMicroHec: hec('participants allocationHec', String(p.allocationHec)) });
+      }
+    }
+    const insecure = v['insecure-demo-key']!;
+    const pass = insecure ? undefined : await passphrase('HELIOS_PASSPHRASE', 'Passphrase for the authority key: ', true);
+    const r = initGrid({
+      dataDir: v.data!,
+      grid: v.grid!,
+      name: v.name!,
+      blockPeriodMs: int('block-period', v['block-period']!),
+      marketPeriodMs: int('market-period', v['market-period']!),
+      clearing: v.clearing as ClearingMechanism,
+      priceCapMicroHecPerKWh: hec('price-cap', v['price-cap']!),
+      storage: {
+        capacityMWh: parseKWh(v['storage-capacity']!),
+        buyPriceMicroHecPerKWh: hec('storage-buy-price', v['storage-buy-price']!),
+        sellPriceMicroHecPerKWh: hec('storage-sell-price', v['storage-sell-price']!),
+      },
+      authorityName: v['authority-name']!,
+      extraAuthorities: v['extra-authority']!.map((s, i) => {
+        const [publicKey, name] = s.split(':');
+        return { publicKey, name: name || `authority-${i + 2}` };
+      }),
+      participants,
+      allocations,
+      maxMintMicroHec: v['max-mint'] ? hec('max-mint', v['max-mint']) : undefined,
+      insecure,
+      passphrase: pass,
+      t: Date.now(),
+    });
+    const out = process.stdout;
+    out.write(`Created grid "${r.genesis.grid}" in ${r.paths.dir}\n`);
+    out.write(`  genesis        ${r.paths.genesis}\n`);
+    out.write(`  authority key  ${r.paths.authorityKey}  (key id ${r.authority.keyId}${insecure ? ', UNENCRYPTED' : ', encrypted'})\n`);
+    out.write(`  ledger         ${r.paths.db}\n`);
+    out.write(`  operator secret (shown once; also in ${r.paths.operatorSecret}):\n    ${r.operatorSecret}\n`);
+    if (insecure) {
+      process.stderr.write('\n*** WARNING: --insecure-demo-key stores the authority key UNENCRYPTED. Anyone who can read\n*** this directory can sign as the grid authority. Use it for demos only, never for a real grid.\n\n');
+    }
+    out.write(`Start the gateway with: helios gateway --data ${v.data}\n`);
+    return 0;
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * The ledger as the gateway runs it: committed state in memory and in SQLite, a
+ * mempool, and block production in this authority's Aura slots. All writes to the
+ * chain happen inside produce(), which is synchronous — JavaScript's single thread
+ * is the one lock around chain writes — and append a whole block in one SQLite
+ * transaction.
+ */
+import { EventEmitter } from 'node:events';
+import { fail, parseJson, type Genesis, type SignedTx } from '../../protocol/index.ts';
+import { produceBlock, tipOf, txId, type Block, type Rejection } from './block.ts';
+import { ChainStore } from './chainStore.ts';
+import { genesisHash, genesisState } from './genesis.ts';
+import { Mempool } from './mempool.ts';
+import { State } from './state.ts';
+import type { ChainTip } from './aura.ts';
+import { authorOf, slotOf } from './aura.ts';
+import type { TxEvent } from './rules/index.ts';
+
+export interface AuthorityKey {
+  keyId: string;
+  secretKey: Uint8Array;
+}
+
+export interface LedgerOptions {
+  maxTxsPerBlock?: number;
+  maxReadingsPerBlock?: number;
+  maxPending?: number;
+  /** Remembered rejections for GET /api/tx/:id. */
+  maxRejections?: number;
+}
+
+export interface CommittedBlock {
+  block: Block;
+  events: Array<{ txId: string; events: TxEvent[] }>;
+  rejected: Rejection[];
+}
+
+export type TxStatus =
+  | { status: 'pending' }
+  | { status: 'committed'; height: number; block: string; index: number }
+  | { status: 'rejected'; code: string; message: string }
+  | { status: 'unknown' };
+
+export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [Rejection] }> {
+  readonly genesis: Genesis;
+  readonly genesisHash: string;
+  readonly store: ChainStore;
+  readonly state: State;
+  private tipValue: ChainTip;
+  readonly mempool: Mempool;
+  private readonly rejections = new Map<string, Rejection>();
+  private readonly opts: Required<LedgerOptions>;
+
+  constructor(store: ChainStore, genesis: Genesis, opts: LedgerOptions = {}) {
+    super();
+    this.opts = {
+      maxTxsPerBlock: opts.maxTxsPerBlock ?? 10_000,
+      maxReadingsPerBlock: opts.maxReadingsPerBlock ?? 200_000,
+      maxPending: opts.maxPending ?? 50_000,
+      maxRejections: opts.maxRejections ?? 100_000,
+    };
+    this.store = store;
+    this.genesis = genesis;
+    this.genesisHash = genesisHash(genesis);
+    const stored = store.getMeta('genesis_hash');
+    if (stored === undefined) {
+      const g = genesisState(genesis);
+      store.writeGenesis(this.genesisHash, genesis.grid, g.entries<object>());
+    } else if (stored !== this.genesisHash) {
+      fail('E_WRONG_GRID', `the database in this data directory belongs to another genesis (${stored.slice(0, 16)}…, not ${this.genesisHash.slice(0, 16)}…)`);
+    }
+    this.state = new State();
+    const changes = new Map<string, object>();
+    for (const row of store.allState()) changes.set(row.key, parseJson(row.value) as object);
+    this.state.apply(changes);
+    const head = store.headRow();
+    if (head) {
+      const header = parseJson(head.header) as { stateRoot: string; height: number; slot: number; t: number };
+      this.tipValue = { height: header.height, hash: head.hash, slot: header.slot, t: header.t };
+      if (this.state.root() !== header.stateRoot) {
+        fail('E_STATE_MISMATCH', `the state tables do not match the state root of block ${header.height}; the database was altered — run "helios ledger verify" to find where`);
+      }
+    } else {
+      this.tipValue = { height: 0, hash: this.genesisHash, slot: -1, t: genesis.t };
+      if (this.state.root() !== genesisState(genesis).root()) {
+        fail('E_STATE_MISMATCH', 'the state tables do not match the genesis state; the database was altered — run "helios ledger verify"');
+      }
+    }
+    this.mempool = new Mempool(genesis, this.state, { maxPending: this.opts.maxPending });
+  }
+
+  get tip(): ChainTip {
+    return this.tipValue;
+  }
+
+  /** Admit a signed transaction to the mempool (schema already checked). Returns its id; throws a HeliosError. */
+  submit(tx: SignedTx, now: number): string {
+    try {
+      return this.mempool.admit(tx, this.tipValue.height + 1, now, (id) => this.store.txById(id) !== undefined);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      // A refused transaction is remembered (except duplicates, which would overwrite the original's status).
+      if (code && code !== 'E_DUPLICATE_TX') this.remember({ id: txId(tx), code, message: (e as Error).message });
+      throw e;
+    }
+  }
+
+  status(id: string): TxStatus {
+    if (this.mempool.has(id)) return { status: 'pending' };
+    const row = this.store.txById(id);
+    if (row) return { status: 'committed', height: row.height, block: this.store.blockRow(row.height)!.hash, index: row.idx };
+    const r = this.rejections.get(id);
+    if (r) return { status: 'rejected', code: r.code, message: r.message };
+    return { status: 'unknown' };
+  }
+
+  /** Whether `author` may make a block at time `t` (its Aura slot, after the tip's). */
+  canProduce(authorKeyId: string, t: number): boolean {
+    const slot = slotOf(t, this.genesis);
+    return slot > this.tipValue.slot && authorOf(slot, this.genesis).keyId === authorKeyId && t >= this.tipValue.t;
+  }
+
+  /** Something to commit: pending transactions or uncommitted readings. */
+  hasWork(): boolean {
+    return this.mempool.size > 0 || this.store.pendingReadings(1).commitment.count > 0;
+  }
+
+  /** Make, store and announce the next block at time t. */
+  produce(author: AuthorityKey, t: number): CommittedBlock {
+    const candidates = this.mempool.take(this.opts.maxTxsPerBlock);
+    const { lastId, commitment } = this.store.pendingReadings(this.opts.maxReadingsPerBlock);
+    const p = produceBlock({ genesis: this.genesis, parent: this.tipValue, state: this.state, candidates, readings: commitment, t, author });
+    const ids = p.block.txs.map(txId);
+    this.store.appendBlock(p.block, ids, p.changes, lastId);
+    // Only after the block is durable does memory move on.
+    this.state.apply(p.changes);
+    this.tipValue = tipOf(p.block);
+    const done = new Set<string>([...ids, ...p.rejected.map((r) => r.id)]);
+    const dropped = this.mempool.rebase(this.state, done, this.tipValue.height + 1, t);
+    const rejected = [...p.rejected, ...dropped];
+    for (const r of rejected) this.remember(r);
+    const committed: CommittedBlock = { block: p.block, events: p.events, rejected };
+    this.emit('block', committed);
+    return committed;
+  }
+
+  private remember(r: Rejection): void {
+    this.rejections.delete(r.id);
+    this.rejections.set(r.id, r);
+    if (this.rejections.size > this.opts.maxRejections) this.rejections.delete(this.rejections.keys().next().value!);
+    this.emit('rejected', r);
+  }
+
+  /** The next nonce for a signer, counting pending transactions. */
+  nextNonce(signerKeyId: string): number {
+    const v = this.mempool.view;
+    const k = v.get<{ participant?: string; authority?: true }>(`key/${signerKeyId}`);
+    if (!k) return 1;
+    if (k.authority) return (v.get<{ nonce: number }>(`authority/${signerKeyId}`)?.nonce ?? 0) + 1;
+    if (k.participant) return (v.get<{ nonce: number }>(`participant/${k.participant}`)?.nonce ?? 0) + 1;
+    return 1;
+  }
+}
+
+export type { SignedTx };

@@ -1,0 +1,191 @@
+/**
+ * `helios ledger verify`: replay the chain from genesis and check everything —
+ * every header rule and hash, every signature (blocks and transactions), every
+ * transaction rule and nonce, every transaction, readings and state root — then
+ * compare the state tables with the replayed state, so an edited row is found
+ * wherever it is. Reports the first bad height and why.
+ *
+ * Transaction signatures are checked on worker threads one chunk ahead of the
+ * replay, which runs on the main thread.
+ */
+import { canonicalize, isHeliosError, keyIdOf, parseJson, utf8Encode, type BlockHeader, type Genesis, type SignedTx } from '../../protocol/index.ts';
+import { hashJson } from '../crypto/hash.ts';
+import type { VerifierPool, VerifyItem } from '../crypto/verifierPool.ts';
+import { replayBlock, tipOf, type Block } from './block.ts';
+import type { ChainStore } from './chainStore.ts';
+import { genesisHash, genesisState } from './genesis.ts';
+import { publicKeyOf } from './keys.ts';
+import type { ChainTip } from './aura.ts';
+
+export interface Fault {
+  height: number;
+  code: string;
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  blocks: number;
+  txs: number;
+  readings: number;
+  stateEntries: number;
+  fault?: Fault;
+  /** Every state row that differs from the replayed state (first fault is the lowest height). */
+  stateFaults: Array<{ key: string; height: number; problem: string }>;
+  ms: number;
+}
+
+export interface VerifyOptions {
+  pool?: VerifierPool;
+  /** Called as blocks are verified. */
+  onProgress?(blocksDone: number, blocksTotal: number, txsDone: number): void;
+  /** Transactions per verification chunk. */
+  chunkTxs?: number;
+}
+
+interface Chunk {
+  blocks: Array<{ block: Block; error?: Fault }>;
+  sigs: Promise<boolean[] | undefined>;
+  offsets: number[];
+  nextHeight: number;
+}
+
+class FaultError extends Error {
+  constructor(readonly fault: Fault) {
+    super(fault.message);
+  }
+}
+
+export async function verifyChain(store: ChainStore, genesis: Genesis, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const started = Date.now();
+  const report: VerifyReport = { ok: false, blocks: 0, txs: 0, readings: 0, stateEntries: 0, stateFaults: [], ms: 0 };
+  const finish = (fault?: Fault): VerifyReport => {
+    report.fault = fault;
+    report.ok = !fault && report.stateFaults.length === 0;
+    report.ms = Date.now() - started;
+    return report;
+  };
+  const gh = genesisHash(genesis);
+  const storedGenesis = store.getMeta('genesis_hash');
+  if (storedGenesis !== gh) {
+    return finish({ height: 0, code: 'E_WRONG_GRID', message: `the database records genesis ${storedGenesis?.slice(0, 16) ?? '(none)'}…, but genesis.json hashes to ${gh.slice(0, 16)}…` });
+  }
+  const { height: top } = store.stats();
+  const state = genesisState(genesis);
+  let tip: ChainTip = { height: 0, hash: gh, slot: -1, t: genesis.t };
+  // key id → public key, monotonic: a key id is the hash of its key, so the mapping never changes.
+  const keyIndex = new Map<string, string>();
+  for (const a of genesis.authorities) keyIndex.set(a.keyId, a.publicKey);
+  for (const [, p] of state.entries<{ keyId: string; publicKey: string }>('participant/')) keyIndex.set(p.keyId, p.publicKey);
+  const chunkTxs = opts.chunkTxs ?? 4000;
+
+  const load = (from: number): Chunk | undefined => {
+    if (from > top) return undefined;
+    const blocks: Chunk['blocks'] = [];
+    const items: VerifyItem[] = [];
+    const offsets: number[] = [];
+    let h = from;
+    let txs = 0;
+    while (h <= top && (txs < chunkTxs || blocks.length === 0) && blocks.length < 2000) {
+      const row = store.blockRow(h);
+      if (!row) {
+        blocks.push({ block: undefined as never, error: { height: h, code: 'E_MISSING_BLOCK', message: `block ${h} is missing (the chain goes up to ${top}); it was deleted` } });
+        h++;
+        break;
+      }
+      let block: Block;
+      try {
+        const header = parseJson(row.header) as unknown as BlockHeader;
+        if (canonicalize(header) !== row.header) throw new FaultError({ height: h, code: 'E_BAD_BLOCK_HASH', message: `block ${h}'s stored header is not in canonical form; it was edited` });
+        const rows = store.db.prepare(`SELECT id, tx FROM txs WHERE height = ? ORDER BY idx`).all(h) as Array<{ id: string; tx: string }>;
+        const txs2: SignedTx[] = [];
+        for (const r of rows) {
+          const tx = parseJson(r.tx) as unknown as SignedTx;
+          if (hashJson(tx.body) !== r.id) throw new FaultError({ height: h, code: 'E_BAD_TX_ROOT', message: `block ${h}: transaction ${r.id.slice(0, 16)}…'s body no longer hashes to its id; it was edited` });
+          txs2.push(tx);
+        }
+        block = { header, sig: row.sig, hash: row.hash, txs: txs2 };
+      } catch (e) {
+        const fault = e instanceof FaultError ? e.fault : { height: h, code: (e as { code?: string }).code ?? 'E_MALFORMED_JSON', message: `block ${h} cannot be read: ${(e as Error).message}` };
+        blocks.push({ block: undefined as never, error: fault });
+        h++;
+        break;
+      }
+      offsets.push(items.length);
+      for (const tx of block.txs) {
+        if (tx.body.type === 'RegisterParticipant') keyIndex.set(hashJsonKeyId(tx.body.publicKey), tx.body.publicKey);
+      }
+      for (const tx of block.txs) {
+        const key = keyIndex.get(tx.body.signer);
+        items.push({ publicKey: key ?? '', message: utf8Encode(canonicalize(tx.body)), sig: tx.sig });
+      }
+      txs += block.txs.length;
+      blocks.push({ block });
+      h++;
+    }
+    // Without a pool, replayBlock checks each signature itself.
+    const sigs = opts.pool ? opts.pool.verify(items) : Promise.resolve(undefined);
+    return { blocks, sigs, offsets, nextHeight: h };
+  };
+
+  let chunk = load(1);
+  while (chunk) {
+    const sigs = await chunk.sigs;
+    const next = chunk.blocks.some((b) => b.error) ? undefined : load(chunk.nextHeight);
+    for (let i = 0; i < chunk.blocks.length; i++) {
+      const { block, error } = chunk.blocks[i];
+      if (error) return finish(error);
+      const h = block.header.height;
+      if (h !== tip.height + 1) return finish({ height: tip.height + 1, code: 'E_MISSING_BLOCK', message: `block ${tip.height + 1} is missing` });
+      const readings = store.readingsOf(h);
+      try {
+        const { changes } = replayBlock({
+          genesis, parent: tip, state, block, readings,
+          signaturesOk: sigs ? sigs.slice(chunk.offsets[i], chunk.offsets[i] + block.txs.length) : undefined,
+          publicKeyOf: (keyId, draft) => publicKeyOf(draft, keyId),
+        });
+        state.apply(changes);
+      } catch (e) {
+        if (!isHeliosError(e)) throw e;
+        return finish({ height: h, code: e.code, message: e.message });
+      }
+      tip = tipOf(block);
+      report.blocks++;
+      report.txs += block.txs.length;
+      report.readings += readings.count;
+      opts.onProgress?.(report.blocks, top, report.txs);
+    }
+    chunk = next;
+  }
+  if (tip.height !== top) return finish({ height: tip.height + 1, code: 'E_MISSING_BLOCK', message: `block ${tip.height + 1} is missing` });
+
+  // The state tables must be exactly the replayed state.
+  const seen = new Set<string>();
+  for (const row of store.allState()) {
+    seen.add(row.key);
+    const replayed = state.get<object>(row.key);
+    if (replayed === undefined) {
+      report.stateFaults.push({ key: row.key, height: row.height, problem: 'row exists in the state table but not in the replayed state (added)' });
+    } else if (canonicalize(replayed) !== row.value) {
+      report.stateFaults.push({ key: row.key, height: row.height, problem: `row differs from the replayed state (edited): stored ${row.value.slice(0, 120)}, replayed ${canonicalize(replayed).slice(0, 120)}` });
+    }
+  }
+  for (const key of state.keys()) {
+    if (!seen.has(key)) report.stateFaults.push({ key, height: tip.height, problem: 'row is missing from the state table (deleted)' });
+  }
+  report.stateEntries = state.size;
+  report.stateFaults.sort((a, b) => a.height - b.height || (a.key < b.key ? -1 : 1));
+  if (report.stateFaults.length) {
+    const f = report.stateFaults[0];
+    return finish({ height: f.height, code: 'E_STATE_MISMATCH', message: `state row "${f.key}" (last written by block ${f.height}): ${f.problem}` });
+  }
+  return finish();
+}
+
+function hashJsonKeyId(publicKey: string): string {
+  try {
+    return keyIdOf(publicKey);
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The gateway's SQLite file: WAL (readers never block the writer), synchronous=FULL
+ * (a committed block survives a power cut, not only a crash), and a versioned schema
+ * migrated forward on open. The block producer is the only writer of this file.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type DB = Database.Database;
+
+interface Migration {
+  version: number;
+  why: string;
+  up: string;
+}
+
+/** Append-only: never edit a released migration, add the next one. */
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    why: 'ledger: blocks, transactions, state entries; readings committed through block roots',
+    up: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE blocks (
+        height INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        header TEXT NOT NULL,
+        sig TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        tx_count INTEGER NOT NULL,
+        readings_count INTEGER NOT NULL
+      );
+      CREATE TABLE txs (
+        id TEXT PRIMARY KEY,
+        height INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        signer TEXT NOT NULL,
+        tx TEXT NOT NULL,
+        UNIQUE (height, idx)
+      );
+      CREATE INDEX txs_signer ON txs (signer, height);
+      CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL, height INTEGER NOT NULL);
+      CREATE TABLE readings (
+        id INTEGER PRIMARY KEY,
+        meter TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        import_mwh INTEGER NOT NULL,
+        export_mwh INTEGER NOT NULL,
+        power_w INTEGER NOT NULL,
+        relay TEXT NOT NULL,
+        credit_mwh INTEGER NOT NULL,
+        envelope TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        block_height INTEGER,
+        UNIQUE (meter, seq)
+      );
+      CREATE INDEX readings_block ON readings (block_height);
+      CREATE INDEX readings_meter_t ON readings (meter, t);
+    `,
+  },
+];
+
+export function openDb(file: string, opts: { readonly?: boolean } = {}): DB {
+  if (!opts.readonly) mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  db.pragma('busy_timeout = 5000');
+  if (!opts.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  }
+  return db;
+}
+
+export function schemaVersion(db: DB): number {
+  const has = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get();
+  if (!has) return 0;
+  const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+  return row ? Number(row.value) : 0;
+}
+
+function migrate(db: DB): void {
+  const current = schemaVersion(db);
+  const latest = migrations[migrations.length - 1].version;
+  if (current > latest) {
+    throw new Error(`this database has schema version ${current}, newer than this Helios (${latest}); upgrade Helios`);
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.up);
+      db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(String(m.version));
+    })();
+  }
+}
