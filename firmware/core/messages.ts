@@ -1,0 +1,53 @@
+/**
+ * What the meter says, built exactly as docs/protocol.md §3–4 define it. Signed
+ * payloads are sent as the RFC 8785 text of their envelope, so a reading resent
+ * after a reconnect is byte-for-byte the one sent before (RFC 6979 signatures are
+ * deterministic too).
+ */
+import {
+  canonicalize, signBody, topics,
+  type HelloBody, type LoginBody, type ReadingBody, type RelayState, type StatusMessage,
+} from '../../protocol/index.ts';
+
+export function signedText<T>(body: T, secretKey: Uint8Array): string {
+  return canonicalize(signBody(body, secretKey));
+}
+
+/** MQTT password: a Login token with the persisted counter, so it needs no clock (docs/protocol.md §3 (a)). */
+export function loginPassword(grid: string, meter: string, ctr: number, secretKey: Uint8Array): string {
+  const body: LoginBody = { type: 'Login', grid, id: meter, client: meter, ctr };
+  return signedText(body, secretKey);
+}
+
+export function helloPayload(grid: string, meter: string, publicKey: string, fw: string, secretKey: Uint8Array): string {
+  const body: HelloBody = { type: 'Hello', grid, meter, publicKey, fw };
+  return signedText(body, secretKey);
+}
+
+export function readingPayload(body: ReadingBody, secretKey: Uint8Array): string {
+  return signedText(body, secretKey);
+}
+
+export function onlineStatus(meter: string, relay: RelayState, fw: string, clockSet: boolean, t: number | undefined): string {
+  const s: StatusMessage = { type: 'Status', meter, state: 'online', relay, fw, clock: clockSet ? 'set' : 'unset' };
+  if (t !== undefined) s.t = t;
+  return canonicalize(s);
+}
+
+/** The last will: the broker publishes it, retained, when the connection dies without a DISCONNECT. */
+export function offlineStatus(meter: string): string {
+  const s: StatusMessage = { type: 'Status', meter, state: 'offline' };
+  return canonicalize(s);
+}
+
+export function meterTopics(grid: string, meter: string) {
+  return {
+    reading: topics.meter(grid, meter, 'reading'),
+    ack: topics.meter(grid, meter, 'ack'),
+    time: topics.meter(grid, meter, 'time'),
+    credit: topics.meter(grid, meter, 'credit'),
+    enrolment: topics.meter(grid, meter, 'enrolment'),
+    status: topics.meter(grid, meter, 'status'),
+    hello: topics.meter(grid, meter, 'hello'),
+  };
+}
