@@ -116,6 +116,8 @@ const loginShape = {
   exp: optional(timeMs()),
   /** A counter the signer persists and raises on every login; lets a meter without a set clock log in, never twice with one token. */
   ctr: optional(int(1, MAX_INT32)),
+  /** A meter that is not enrolled yet sends its public key, so the gateway can check the token and list it for the installer. */
+  publicKey: optional(publicKey()),
 };
 export const LoginBody = object(loginShape);
 export type LoginBody = ObjectOf<typeof loginShape>;
