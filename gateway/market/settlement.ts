@@ -120,6 +120,12 @@ export interface BuyerMeterSettlement {
   readonly importMWh: number;
   /** max(0, deliveredMWh − importMWh): paid for, delivered, not used — no refund (docs/market.md). */
   readonly unusedMWh: number;
+  /**
+   * max(0, min(importMWh, boughtMWh) − deliveredMWh): energy imported under this
+   * listing's credit that its sellers did not deliver — the rest of the grid supplied
+   * it. Reported, not charged (docs/market.md, "Imbalance").
+   */
+  readonly undeliveredImportMWh: number;
 }
 
 /** A balance movement, to be applied in list order; amounts are > 0. */
@@ -184,13 +190,13 @@ export function settle(input: SettlementInput): Settlement {
     meterOwner.set(meter, owner);
   };
   offers.forEach((o, i) => {
-    checkOrder(o, `offers[${i}]`);
+    checkOrder(o, 'offers', i);
     if (offerById.has(o.id)) fail(MarketCodes.DUPLICATE_TX, `offer ${o.id} appears twice in offers`, `offers[${i}].id`);
     offerById.set(o.id, o);
     ownMeter(o.meter, o.owner, `offers[${i}]`);
   });
   bids.forEach((b, i) => {
-    checkOrder(b, `bids[${i}]`);
+    checkOrder(b, 'bids', i);
     checkInt(b.escrowMicroHec, 0, Number.MAX_SAFE_INTEGER, `bids[${i}].escrowMicroHec`);
     if (bidById.has(b.id)) fail(MarketCodes.DUPLICATE_TX, `bid ${b.id} appears twice in bids`, `bids[${i}].id`);
     bidById.set(b.id, b);
@@ -368,6 +374,7 @@ export function settle(input: SettlementInput): Settlement {
       return {
         meter, buyer: acc.buyer, boughtMWh: acc.bought, deliveredMWh: acc.delivered, importMWh: imported,
         unusedMWh: Math.max(0, acc.delivered - imported),
+        undeliveredImportMWh: Math.max(0, Math.min(imported, acc.bought) - acc.delivered),
       };
     });
 

@@ -44,22 +44,32 @@ export function checkArray(v: unknown, path: string): readonly unknown[] {
   return v;
 }
 
+const at = (list: string, index: number) => `${list}[${index}]`;
+
 /**
- * One PVOffer or BuyOffer. The id's hex format is the transaction schema's business
- * (protocol/messages/fields.ts txId); here it only has to be a string, because
- * checking a pattern on a million ids costs more than the matching itself.
+ * One PVOffer or BuyOffer, element `index` of `list` ("offers", 3). The id's hex
+ * format is the transaction schema's business (protocol/messages/fields.ts txId);
+ * here it only has to be a string, because checking a pattern on a million ids
+ * costs more than the matching itself. The checks are inlined, and the error path
+ * built only on failure, so a valid book of a million orders allocates nothing here.
  */
-export function checkOrder(o: Order, path: string): void {
-  if (typeof o !== 'object' || o === null) fail(MarketCodes.WRONG_TYPE, `${path} must be an object`, path);
-  checkString(o.id, `${path}.id`);
-  checkInt(o.seq, 0, Number.MAX_SAFE_INTEGER, `${path}.seq`);
-  checkString(o.owner, `${path}.owner`);
-  checkString(o.meter, `${path}.meter`);
-  checkInt(o.energyMWh, 1, MAX_ORDER_MWH, `${path}.energyMWh`);
-  checkInt(o.priceMicroHecPerKWh, 0, MAX_PRICE_MICRO_HEC_PER_KWH, `${path}.priceMicroHecPerKWh`);
+export function checkOrder(o: Order, list: string, index: number): void {
+  if (typeof o !== 'object' || o === null) fail(MarketCodes.WRONG_TYPE, `${at(list, index)} must be an object`, at(list, index));
+  if (typeof o.id !== 'string' || o.id.length === 0) checkString(o.id, `${at(list, index)}.id`);
+  if (!isIntIn(o.seq, 0, Number.MAX_SAFE_INTEGER)) checkInt(o.seq, 0, Number.MAX_SAFE_INTEGER, `${at(list, index)}.seq`);
+  if (typeof o.owner !== 'string' || o.owner.length === 0) checkString(o.owner, `${at(list, index)}.owner`);
+  if (typeof o.meter !== 'string' || o.meter.length === 0) checkString(o.meter, `${at(list, index)}.meter`);
+  if (!isIntIn(o.energyMWh, 1, MAX_ORDER_MWH)) checkInt(o.energyMWh, 1, MAX_ORDER_MWH, `${at(list, index)}.energyMWh`);
+  if (!isIntIn(o.priceMicroHecPerKWh, 0, MAX_PRICE_MICRO_HEC_PER_KWH)) {
+    checkInt(o.priceMicroHecPerKWh, 0, MAX_PRICE_MICRO_HEC_PER_KWH, `${at(list, index)}.priceMicroHecPerKWh`);
+  }
+}
+
+function isIntIn(v: unknown, min: number, max: number): boolean {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 }
 
 export function checkOrders(orders: readonly Order[], path: string): void {
   checkArray(orders, path);
-  for (let i = 0; i < orders.length; i++) checkOrder(orders[i], `${path}[${i}]`);
+  for (let i = 0; i < orders.length; i++) checkOrder(orders[i], path, i);
 }

@@ -1,9 +1,10 @@
 /**
  * Turning a priced matching into the ClearingResult the ledger records: trades with
  * their payments, and per-order fills with the escrow each bid still needs. Money
- * only through protocol/units.ts (floor for a payment, ceil for escrow).
+ * by protocol/units.ts's rounding rule (floor for a payment, ceil for escrow; see
+ * ../money.ts). Arrays are filled by push so they stay packed however large.
  */
-import { escrowMicroHec, paymentMicroHec } from '../../../protocol/units.ts';
+import { escrow as escrowFor, payment as paymentFor } from '../money.ts';
 import type { BidFill, ClearingResult, Mechanism, OfferFill, Trade } from '../types.ts';
 import type { Matching } from './match.ts';
 
@@ -14,7 +15,7 @@ export function buildResult(
   priceOf: (k: number) => number,
   clearingPriceMicroHecPerKWh?: number,
 ): ClearingResult {
-  const trades: Trade[] = new Array(m.count);
+  const trades: Trade[] = [];
   const paidByBid = new Float64Array(m.bids.length);
   let tradedMWh = 0;
   for (let k = 0; k < m.count; k++) {
@@ -23,10 +24,10 @@ export function buildResult(
     const bid = m.bids[b];
     const energyMWh = m.energyMWh[k];
     const priceMicroHecPerKWh = priceOf(k);
-    const payment = paymentMicroHec(energyMWh, priceMicroHecPerKWh);
+    const payment = paymentFor(energyMWh, priceMicroHecPerKWh);
     paidByBid[b] += payment;
     tradedMWh += energyMWh;
-    trades[k] = {
+    trades.push({
       offer: offer.id,
       bid: bid.id,
       seller: offer.owner,
@@ -36,30 +37,31 @@ export function buildResult(
       energyMWh,
       priceMicroHecPerKWh,
       paymentMicroHec: payment,
-    };
+    });
   }
 
-  const offers: OfferFill[] = new Array(m.offers.length);
+  const offers: OfferFill[] = [];
   for (let i = 0; i < m.offers.length; i++) {
     const sold = m.soldMWh[i];
-    offers[i] = { id: m.offers[i].id, soldMWh: sold, unsoldMWh: m.offers[i].energyMWh - sold };
+    offers.push({ id: m.offers[i].id, soldMWh: sold, unsoldMWh: m.offers[i].energyMWh - sold });
   }
-  const bids: BidFill[] = new Array(m.bids.length);
+  const bids: BidFill[] = [];
   for (let j = 0; j < m.bids.length; j++) {
     const bid = m.bids[j];
     const bought = m.boughtMWh[j];
-    const escrow = escrowMicroHec(bid.energyMWh, bid.priceMicroHecPerKWh);
+    const escrow = escrowFor(bid.energyMWh, bid.priceMicroHecPerKWh);
     const paid = paidByBid[j];
-    bids[j] = {
+    bids.push({
       id: bid.id,
       boughtMWh: bought,
       unboughtMWh: bid.energyMWh - bought,
       escrowMicroHec: escrow,
       paymentMicroHec: paid,
       unusedEscrowMicroHec: escrow - paid,
-    };
+    });
   }
 
-  const result: ClearingResult = { mechanism, trades, tradedMWh, offers, bids };
-  return clearingPriceMicroHecPerKWh === undefined ? result : { ...result, clearingPriceMicroHecPerKWh };
+  return clearingPriceMicroHecPerKWh === undefined
+    ? { mechanism, trades, tradedMWh, offers, bids }
+    : { mechanism, trades, tradedMWh, clearingPriceMicroHecPerKWh, offers, bids };
 }

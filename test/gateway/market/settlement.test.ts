@@ -67,7 +67,10 @@ test('docs example: export beyond what was sold fills the storage\'s free room a
   t.like(zarak, { soldMWh: 2_000_000, exportMWh: 1_234_567, deliveredMWh: 1_234_567, shortfallMWh: 765_433, surplusMWh: 0, storedMWh: 0 });
   t.deepEqual(s.storage, { capacityMWh: 10_000_000, storedBeforeMWh: 9_800_000, depositedMWh: 200_000, storedAfterMWh: 10_000_000, creditMicroHec: 16_000 });
   const eve = s.buyers.find((x) => x.buyer.startsWith('eve'))!;
-  t.like(eve, { boughtMWh: 3_000_000, deliveredMWh: 2_617_283, importMWh: 2_500_000, unusedMWh: 117_283 });
+  t.like(eve, { boughtMWh: 3_000_000, deliveredMWh: 2_617_283, importMWh: 2_500_000, unusedMWh: 117_283, undeliveredImportMWh: 0 });
+  // Dana's credit let her import the whole 1 kWh; zarak delivered 0.617284 of it.
+  const dana = s.buyers.find((x) => x.buyer.startsWith('dana'))!;
+  t.like(dana, { boughtMWh: 1_000_000, deliveredMWh: 617_284, importMWh: 1_000_000, unusedMWh: 0, undeliveredImportMWh: 382_716 });
 });
 
 test('docs example: the movements the ledger applies, in order', (t) => {
@@ -227,6 +230,7 @@ test('invariants: escrow released to the last µHEC, sellers paid for delivery, 
         const delivered = s.trades.filter((x) => x.buyerMeter === row.meter).reduce((a, x) => a + x.deliveredMWh, 0);
         assert.equal(row.deliveredMWh, delivered);
         assert.equal(row.unusedMWh, Math.max(0, delivered - meter.get(row.meter)!.importMWh));
+        assert.equal(row.undeliveredImportMWh, Math.max(0, Math.min(meter.get(row.meter)!.importMWh, row.boughtMWh) - delivered));
       }
     }),
     { numRuns: 300 },
