@@ -187,6 +187,11 @@ export class Meter {
   /** Stop timers and say goodbye: a retained offline Status, then DISCONNECT. */
   stop(): void {
     if (!this.started) return;
+    // A clean shutdown keeps every counted mWh (a power cut keeps all but the last few Wh).
+    this.guard('stop', () => {
+      this.update();
+      if (this.importMWh !== this.state.importMWh || this.exportMWh !== this.state.exportMWh) this.commit({});
+    });
     this.started = false;
     this.stopReading?.();
     this.clock.clearTimeout(this.creditTimer);

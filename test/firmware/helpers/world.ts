@@ -195,7 +195,9 @@ export class World {
 
   /** Power off and on again: a new meter on the same flash, clock, broker and gateway. */
   reboot(options: WorldOptions = {}): World {
-    // No goodbye: the connection just dies (the broker publishes the will) and every timer stops.
+    // A power cut, not a shutdown: the flash takes no more writes, the connection just dies
+    // (the broker publishes the will), and every timer stops.
+    this.storage.dead = true;
     this.broker.dropClient(this.meter.meterId);
     this.meter.stop();
     return new World({ ...this.options, ...options }, {
