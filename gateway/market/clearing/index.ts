@@ -7,7 +7,7 @@ import { clearPayAsClear } from './payAsClear.ts';
 import { clearSeed } from './seed.ts';
 
 export { clearPayAsBid } from './payAsBid.ts';
-export { clearPayAsClear, clearingInterval } from './payAsClear.ts';
+export { clearPayAsClear } from './payAsClear.ts';
 export { clearSeed } from './seed.ts';
 export { byPriceHighToLow, byPriceLowToHigh, bySubmission, ranked, type Comparator } from './priority.ts';
 export { welfarePicoHec } from './welfare.ts';

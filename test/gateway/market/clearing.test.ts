@@ -49,6 +49,14 @@ test('docs example, pay-as-clear: merit order, one price for all — most surplu
   t.is(welfarePicoHec(r.trades, exampleBook.offers, exampleBook.bids), 400_000n * 1_000_000n);
 });
 
+test('docs example, the three side by side: traded, welfare, what buyers pay', (t) => {
+  const row = (m: Mechanism) => {
+    const r = clear(m, exampleBook.offers, exampleBook.bids);
+    return [m, r.tradedMWh / 1e6, Number(welfarePicoHec(r.trades, exampleBook.offers, exampleBook.bids)) / 1e12, r.trades.reduce((a, x) => a + x.paymentMicroHec, 0)];
+  };
+  t.deepEqual(MECHANISMS.map(row), [['seed', 5, 0.3, 1_350_000], ['pay-as-bid', 6, 0.25, 1_550_000], ['pay-as-clear', 4, 0.4, 1_000_000]]);
+});
+
 test('docs example, pay-as-clear on a flat step: the midpoint of [L, U], rounded down', (t) => {
   const offers = [order('zarak', 1, 2, 0.10), order('chen', 2, 1, 0.28)];
   const bids = [order('asad', 3, 2, 0.30), order('eve', 4, 1, 0.150001)];

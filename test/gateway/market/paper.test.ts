@@ -43,6 +43,12 @@ test('every mechanism clears Asad\'s one unit from Zarak for exactly 3 HEC', (t)
   }
 });
 
+test('with no reserve, pay-as-clear prices the unit at 0: Zarak\'s unsold energy at 0 makes 0 a clearing price', (t) => {
+  const r = clear('pay-as-clear', [{ ...zarak, priceMicroHecPerKWh: 0 }], [asad]);
+  t.is(r.clearingPriceMicroHecPerKWh, 0);
+  t.is(r.trades[0].paymentMicroHec, 0);
+});
+
 test('after the minute both balances have moved by exactly 3 HEC', (t) => {
   const r = clear('seed', [zarak], [asad]);
   const s = settle({
