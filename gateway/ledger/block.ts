@@ -6,7 +6,7 @@
 import {
   canonicalize, fail, fromBase64url, isHeliosError, signBytes, toBase64url, utf8Encode, type BlockHeader, type Genesis, type SignedTx,
 } from '../../protocol/index.ts';
-import { hashJson, merkleRootHex } from '../crypto/hash.ts';
+import { hashJson, merkleRootHex, sha256Hex } from '../crypto/hash.ts';
 import { verifyP256 } from '../crypto/p256-node.js';
 import { checkHeader, slotOf, type ChainTip } from './aura.ts';
 import { applyTx, type TxEvent } from './rules/index.ts';
@@ -34,8 +34,27 @@ export function txId(tx: SignedTx): string {
   return hashJson(tx.body);
 }
 
-export function txRoot(txs: SignedTx[]): string {
-  return merkleRootHex(txs.map((t) => canonicalize(t)));
+/**
+ * A transaction with its canonical forms computed once: the body's RFC 8785 text
+ * (what is signed and hashed into the id) and the envelope's (the txRoot leaf and
+ * what is stored). Every later step reuses these instead of re-encoding.
+ */
+export interface PreparedTx {
+  tx: SignedTx;
+  id: string;
+  bodyText: string;
+  text: string;
+}
+
+export function prepareTx(tx: SignedTx): PreparedTx {
+  const bodyText = canonicalize(tx.body);
+  // Members sort as "body" < "sig", and a base64url signature needs no escaping.
+  const text = /^[A-Za-z0-9_-]*$/.test(tx.sig) ? `{"body":${bodyText},"sig":"${tx.sig}"}` : canonicalize(tx);
+  return { tx, id: sha256Hex(bodyText), bodyText, text };
+}
+
+export function txRoot(txs: Array<SignedTx | PreparedTx>): string {
+  return merkleRootHex(txs.map((t) => ('text' in t && 'bodyText' in t ? t.text : canonicalize(t))));
 }
 
 export function blockHash(header: BlockHeader): string {
@@ -50,7 +69,7 @@ export interface ProduceArgs {
   genesis: Genesis;
   parent: ChainTip;
   state: State;
-  candidates: SignedTx[];
+  candidates: PreparedTx[];
   readings: ReadingsCommitment;
   /** Block time (ms). Its slot must be the author's. */
   t: number;
@@ -59,6 +78,7 @@ export interface ProduceArgs {
 
 export interface Produced {
   block: Block;
+  included: PreparedTx[];
   changes: ReadonlyMap<string, object | undefined>;
   events: Array<{ txId: string; events: TxEvent[] }>;
   rejected: Rejection[];
@@ -68,14 +88,14 @@ export interface Produced {
 export function produceBlock(a: ProduceArgs): Produced {
   const height = a.parent.height + 1;
   const draft = new Draft(a.state);
-  const included: SignedTx[] = [];
+  const included: PreparedTx[] = [];
   const rejected: Rejection[] = [];
   const events: Produced['events'] = [];
-  for (const tx of a.candidates) {
-    const id = txId(tx);
+  for (const p of a.candidates) {
+    const id = p.id;
     try {
-      const ev = applyTx(draft, tx, { genesis: a.genesis, height, blockTime: a.t, txId: id, seq: height * 100_000 + included.length });
-      included.push(tx);
+      const ev = applyTx(draft, p.tx, { genesis: a.genesis, height, blockTime: a.t, txId: id, seq: height * 100_000 + included.length });
+      included.push(p);
       events.push({ txId: id, events: ev });
     } catch (e) {
       if (!isHeliosError(e)) throw e;
@@ -98,7 +118,7 @@ export function produceBlock(a: ProduceArgs): Produced {
   };
   checkHeader(header, a.parent, a.genesis);
   const sig = toBase64url(signBytes(utf8Encode(canonicalize(header)), a.author.secretKey));
-  return { block: { header, sig, hash: blockHash(header), txs: included }, changes: draft.changes, events, rejected };
+  return { block: { header, sig, hash: blockHash(header), txs: included.map((p) => p.tx) }, included, changes: draft.changes, events, rejected };
 }
 
 export interface ReplayArgs {
@@ -106,6 +126,8 @@ export interface ReplayArgs {
   parent: ChainTip;
   state: State;
   block: Block;
+  /** The block's transactions prepared (canonical forms), if the caller has them. */
+  prepared?: PreparedTx[];
   /** The readings committed with this block, as stored (recomputed by the caller). */
   readings: ReadingsCommitment;
   /** Clock now, for the future-block rule; undefined when replaying history. */
@@ -131,17 +153,17 @@ export function replayBlock(a: ReplayArgs): { changes: ReadonlyMap<string, objec
     fail('E_BAD_BLOCK_SIGNATURE', `block ${h}'s signature does not verify with authority ${author.name}'s key; the block or its signature was altered`);
   }
   if (header.txCount !== a.block.txs.length) fail('E_BAD_TX_ROOT', `block ${h} header counts ${header.txCount} transactions but ${a.block.txs.length} are stored`);
-  if (txRoot(a.block.txs) !== header.txRoot) fail('E_BAD_TX_ROOT', `block ${h}'s transactions do not match its txRoot; a transaction was altered, added or removed`);
+  const prepared = a.prepared ?? a.block.txs.map(prepareTx);
+  if (txRoot(prepared) !== header.txRoot) fail('E_BAD_TX_ROOT', `block ${h}'s transactions do not match its txRoot; a transaction was altered, added or removed`);
   if (header.readingsCount !== a.readings.count) fail('E_BAD_READINGS_ROOT', `block ${h} commits to ${header.readingsCount} readings but ${a.readings.count} are stored with it`);
   if (header.readingsRoot !== a.readings.root) fail('E_BAD_READINGS_ROOT', `block ${h}'s readings do not match its readingsRoot; a reading was altered, added or removed`);
   const draft = new Draft(a.state);
   const events: Array<{ txId: string; events: TxEvent[] }> = [];
-  a.block.txs.forEach((tx, i) => {
-    const id = txId(tx);
+  prepared.forEach(({ tx, id, bodyText }, i) => {
     let ok = a.signaturesOk?.[i];
     if (ok === undefined) {
       const key = a.publicKeyOf(tx.body.signer, draft);
-      ok = key !== undefined && verifyP256(key, utf8Encode(canonicalize(tx.body)), safeSig(tx.sig));
+      ok = key !== undefined && verifyP256(key, Buffer.from(bodyText), safeSig(tx.sig));
     }
     if (!ok) fail('E_BAD_SIGNATURE', `transaction ${i} (${id.slice(0, 16)}…) of block ${h} has an invalid signature`);
     try {

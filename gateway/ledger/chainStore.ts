@@ -5,7 +5,7 @@
  */
 import { canonicalize, parseJson, type BlockHeader, type SignedTx } from '../../protocol/index.ts';
 import type { DB } from '../store/db.ts';
-import type { Block, ReadingsCommitment } from './block.ts';
+import type { Block, PreparedTx, ReadingsCommitment } from './block.ts';
 import { merkleRootHex } from '../crypto/hash.ts';
 
 export interface StoredBlockRow {
@@ -26,6 +26,7 @@ export class ChainStore {
       block: db.prepare(`SELECT height, hash, header, sig FROM blocks WHERE height = ?`),
       blocksFrom: db.prepare(`SELECT height, hash, header, sig FROM blocks WHERE height >= ? ORDER BY height LIMIT ?`),
       txsOf: db.prepare(`SELECT tx FROM txs WHERE height = ? ORDER BY idx`),
+      txRowsOf: db.prepare(`SELECT id, tx FROM txs WHERE height = ? ORDER BY idx`),
       txsRange: db.prepare(`SELECT height, tx FROM txs WHERE height BETWEEN ? AND ? ORDER BY height, idx`),
       tx: db.prepare(`SELECT height, idx, tx FROM txs WHERE id = ?`),
       insertBlock: db.prepare(`INSERT INTO blocks (height, hash, header, sig, slot, t, author, tx_count, readings_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -66,6 +67,11 @@ export class ChainStore {
 
   txsOf(height: number): string[] {
     return (this.q.txsOf.all(height) as Array<{ tx: string }>).map((r) => r.tx);
+  }
+
+  /** Stored transaction rows of a block: id column and canonical text. */
+  txRowsOf(height: number): Array<{ id: string; tx: string }> {
+    return this.q.txRowsOf.all(height) as Array<{ id: string; tx: string }>;
   }
 
   txsBetween(from: number, to: number): Array<{ height: number; tx: string }> {
@@ -119,11 +125,11 @@ export class ChainStore {
    * Append a block atomically: header, transactions, changed state entries and the
    * readings it commits (those still uncommitted with id ≤ readingsUpTo).
    */
-  appendBlock(block: Block, txIds: string[], changes: ReadonlyMap<string, object | undefined>, readingsUpTo: number): void {
+  appendBlock(block: Block, txs: PreparedTx[], changes: ReadonlyMap<string, object | undefined>, readingsUpTo: number): void {
     const h = block.header;
     this.db.transaction(() => {
       this.q.insertBlock.run(h.height, block.hash, canonicalize(h), block.sig, h.slot, h.t, h.author, h.txCount, h.readingsCount);
-      block.txs.forEach((tx, i) => this.q.insertTx.run(txIds[i], h.height, i, tx.body.type, tx.body.signer, canonicalize(tx)));
+      txs.forEach((p, i) => this.q.insertTx.run(p.id, h.height, i, p.tx.body.type, p.tx.body.signer, p.text));
       for (const [k, v] of changes) {
         if (v === undefined) this.q.deleteState.run(k);
         else this.q.upsertState.run(k, canonicalize(v), h.height);

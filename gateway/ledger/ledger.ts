@@ -7,7 +7,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { fail, parseJson, type Genesis, type SignedTx } from '../../protocol/index.ts';
-import { produceBlock, tipOf, txId, type Block, type Rejection } from './block.ts';
+import { prepareTx, produceBlock, tipOf, type Block, type PreparedTx, type Rejection } from './block.ts';
+import type { BatchVerifier } from '../crypto/batchVerifier.ts';
 import { ChainStore } from './chainStore.ts';
 import { genesisHash, genesisState } from './genesis.ts';
 import { Mempool } from './mempool.ts';
@@ -27,6 +28,8 @@ export interface LedgerOptions {
   maxPending?: number;
   /** Remembered rejections for GET /api/tx/:id. */
   maxRejections?: number;
+  /** Checks admission signatures off the main thread; without it they are checked inline. */
+  verifier?: BatchVerifier;
 }
 
 export interface CommittedBlock {
@@ -49,7 +52,12 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [R
   private tipValue: ChainTip;
   readonly mempool: Mempool;
   private readonly rejections = new Map<string, Rejection>();
-  private readonly opts: Required<LedgerOptions>;
+  /** Ids of recently committed transactions, for E_DUPLICATE_TX without a database lookup (older ones fail on their nonce). */
+  private readonly recent = new Set<string>();
+  private readonly opts: Required<Omit<LedgerOptions, 'verifier'>>;
+  private readonly verifier: BatchVerifier | undefined;
+  /** Admissions waiting for their signature check, in arrival order. */
+  private readonly admissions: Array<{ p: PreparedTx; ok?: boolean; resolve(id: string): void; reject(e: unknown): void }> = [];
 
   constructor(store: ChainStore, genesis: Genesis, opts: LedgerOptions = {}) {
     super();
@@ -59,6 +67,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [R
       maxPending: opts.maxPending ?? 50_000,
       maxRejections: opts.maxRejections ?? 100_000,
     };
+    this.verifier = opts.verifier;
     this.store = store;
     this.genesis = genesis;
     this.genesisHash = genesisHash(genesis);
@@ -93,14 +102,61 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [R
     return this.tipValue;
   }
 
-  /** Admit a signed transaction to the mempool (schema already checked). Returns its id; throws a HeliosError. */
+  private isCommitted = (id: string) => this.recent.has(id);
+
+  /**
+   * Admit a signed transaction (schema already checked), checking its signature on
+   * this thread. Returns its id; throws a HeliosError.
+   */
   submit(tx: SignedTx, now: number): string {
+    const p = prepareTx(tx);
+    return this.guarded(p, () => {
+      const key = this.mempool.precheck(p, this.isCommitted);
+      return this.mempool.admit(p, Mempool.verifyHere(p, key), this.tipValue.height + 1, now, this.isCommitted);
+    });
+  }
+
+  /**
+   * As submit, with the signature checked on the worker pool. Transactions are
+   * admitted in the order they arrived, whatever order their checks finish in.
+   */
+  submitAsync(tx: SignedTx, now: () => number): Promise<string> {
+    if (!this.verifier) return Promise.resolve().then(() => this.submit(tx, now()));
+    const p = prepareTx(tx);
+    let key: string;
     try {
-      return this.mempool.admit(tx, this.tipValue.height + 1, now, (id) => this.store.txById(id) !== undefined);
+      key = this.guarded(p, () => this.mempool.precheck(p, this.isCommitted));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => {
+      const entry: (typeof this.admissions)[number] = { p, resolve, reject };
+      this.admissions.push(entry);
+      this.verifier!.verify({ publicKey: key, message: Buffer.from(p.bodyText), sig: tx.sig }).then(
+        (ok) => { entry.ok = ok; this.drainAdmissions(now()); },
+        (e) => { entry.ok = false; entry.reject(e); this.drainAdmissions(now()); },
+      );
+    });
+  }
+
+  private drainAdmissions(now: number): void {
+    while (this.admissions.length && this.admissions[0].ok !== undefined) {
+      const e = this.admissions.shift()!;
+      try {
+        e.resolve(this.guarded(e.p, () => this.mempool.admit(e.p, e.ok!, this.tipValue.height + 1, now, this.isCommitted)));
+      } catch (err) {
+        e.reject(err);
+      }
+    }
+  }
+
+  private guarded<T>(p: PreparedTx, f: () => T): T {
+    try {
+      return f();
     } catch (e) {
       const code = (e as { code?: string }).code;
       // A refused transaction is remembered (except duplicates, which would overwrite the original's status).
-      if (code && code !== 'E_DUPLICATE_TX') this.remember({ id: txId(tx), code, message: (e as Error).message });
+      if (code && code !== 'E_DUPLICATE_TX') this.remember({ id: p.id, code, message: (e as Error).message });
       throw e;
     }
   }
@@ -130,8 +186,10 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [R
     const candidates = this.mempool.take(this.opts.maxTxsPerBlock);
     const { lastId, commitment } = this.store.pendingReadings(this.opts.maxReadingsPerBlock);
     const p = produceBlock({ genesis: this.genesis, parent: this.tipValue, state: this.state, candidates, readings: commitment, t, author });
-    const ids = p.block.txs.map(txId);
-    this.store.appendBlock(p.block, ids, p.changes, lastId);
+    const ids = p.included.map((x) => x.id);
+    this.store.appendBlock(p.block, p.included, p.changes, lastId);
+    for (const id of ids) this.recent.add(id);
+    while (this.recent.size > 500_000) this.recent.delete(this.recent.values().next().value!);
     // Only after the block is durable does memory move on.
     this.state.apply(p.changes);
     this.tipValue = tipOf(p.block);

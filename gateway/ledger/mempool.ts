@@ -4,9 +4,9 @@
  * everything already pending, so a client learns at once whether its transaction
  * can go in, and a refused one changes nothing.
  */
-import { canonicalize, fail, fromBase64url, isHeliosError, utf8Encode, type Genesis, type SignedTx } from '../../protocol/index.ts';
+import { fail, fromBase64url, isHeliosError, type Genesis } from '../../protocol/index.ts';
 import { verifyP256 } from '../crypto/p256-node.js';
-import { txId, type Rejection } from './block.ts';
+import type { PreparedTx, Rejection } from './block.ts';
 import { publicKeyOf } from './keys.ts';
 import { applyTx } from './rules/index.ts';
 import { Draft, type State } from './state.ts';
@@ -16,7 +16,7 @@ export interface MempoolOptions {
 }
 
 export class Mempool {
-  private pending: Array<{ id: string; tx: SignedTx }> = [];
+  private pending: PreparedTx[] = [];
   private readonly ids = new Set<string>();
   private draft: Draft;
   private readonly genesis: Genesis;
@@ -41,34 +41,44 @@ export class Mempool {
     return this.draft;
   }
 
-  /**
-   * Admit a transaction (already schema-validated) or throw a HeliosError.
-   * `height` and `now` stand in for the block it will go into.
-   */
-  admit(tx: SignedTx, height: number, now: number, isCommitted: (id: string) => boolean): string {
-    const id = txId(tx);
-    if (this.ids.has(id) || isCommitted(id)) fail('E_DUPLICATE_TX', `transaction ${id} was already submitted`);
+  /** Refusals that need no signature check: duplicates, a full pool, an unknown signer. Returns the signer's public key. */
+  precheck(p: PreparedTx, isCommitted: (id: string) => boolean): string {
+    if (this.ids.has(p.id) || isCommitted(p.id)) fail('E_DUPLICATE_TX', `transaction ${p.id} was already submitted`);
     if (this.pending.length >= this.opts.maxPending) fail('E_MEMPOOL_FULL', `${this.pending.length} transactions are waiting for a block; try again in a few seconds`);
-    const key = publicKeyOf(this.draft, tx.body.signer);
-    if (key === undefined) fail('E_UNKNOWN_SIGNER', `key ${tx.body.signer} belongs to no authority or registered participant; register the household first`, 'body.signer');
+    const key = publicKeyOf(this.draft, p.tx.body.signer);
+    if (key === undefined) fail('E_UNKNOWN_SIGNER', `key ${p.tx.body.signer} belongs to no authority or registered participant; register the household first`, 'body.signer');
+    return key;
+  }
+
+  /**
+   * Admit a prepared transaction whose signature was checked (`signatureOk`), or
+   * throw a HeliosError. `height` and `now` stand in for the block it will go into.
+   */
+  admit(p: PreparedTx, signatureOk: boolean, height: number, now: number, isCommitted: (id: string) => boolean): string {
+    this.precheck(p, isCommitted);
+    if (!signatureOk) {
+      fail('E_BAD_SIGNATURE', `signature does not verify with the key of ${p.tx.body.signer}; the transaction was altered or signed with another key`, 'sig');
+    }
+    applyTx(this.draft, p.tx, { genesis: this.genesis, height, blockTime: now, txId: p.id, seq: height * 100_000 + this.pending.length });
+    this.pending.push(p);
+    this.ids.add(p.id);
+    return p.id;
+  }
+
+  /** Checks a signature here, on this thread (for the few transactions the gateway signs itself). */
+  static verifyHere(p: PreparedTx, key: string): boolean {
     let sig: Uint8Array;
     try {
-      sig = fromBase64url(tx.sig);
+      sig = fromBase64url(p.tx.sig);
     } catch {
-      sig = new Uint8Array(0);
+      return false;
     }
-    if (!verifyP256(key, utf8Encode(canonicalize(tx.body)), sig)) {
-      fail('E_BAD_SIGNATURE', `signature does not verify with the key of ${tx.body.signer}; the transaction was altered or signed with another key`, 'sig');
-    }
-    applyTx(this.draft, tx, { genesis: this.genesis, height, blockTime: now, txId: id, seq: height * 100_000 + this.pending.length });
-    this.pending.push({ id, tx });
-    this.ids.add(id);
-    return id;
+    return verifyP256(key, Buffer.from(p.bodyText), sig);
   }
 
   /** Oldest first, at most `max`. */
-  take(max: number): SignedTx[] {
-    return this.pending.slice(0, max).map((p) => p.tx);
+  take(max: number): PreparedTx[] {
+    return this.pending.slice(0, max);
   }
 
   /**

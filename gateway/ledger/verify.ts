@@ -8,10 +8,9 @@
  * Transaction signatures are checked on worker threads one chunk ahead of the
  * replay, which runs on the main thread.
  */
-import { canonicalize, isHeliosError, keyIdOf, parseJson, utf8Encode, type BlockHeader, type Genesis, type SignedTx } from '../../protocol/index.ts';
-import { hashJson } from '../crypto/hash.ts';
+import { canonicalize, isHeliosError, keyIdOf, parseJson, type BlockHeader, type Genesis, type SignedTx } from '../../protocol/index.ts';
 import type { VerifierPool, VerifyItem } from '../crypto/verifierPool.ts';
-import { replayBlock, tipOf, type Block } from './block.ts';
+import { prepareTx, replayBlock, tipOf, type Block, type PreparedTx } from './block.ts';
 import type { ChainStore } from './chainStore.ts';
 import { genesisHash, genesisState } from './genesis.ts';
 import { publicKeyOf } from './keys.ts';
@@ -44,7 +43,7 @@ export interface VerifyOptions {
 }
 
 interface Chunk {
-  blocks: Array<{ block: Block; error?: Fault }>;
+  blocks: Array<{ block: Block; prepared?: PreparedTx[]; error?: Fault }>;
   sigs: Promise<boolean[] | undefined>;
   offsets: number[];
   nextHeight: number;
@@ -94,17 +93,17 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
         break;
       }
       let block: Block;
+      let prepared: PreparedTx[];
       try {
         const header = parseJson(row.header) as unknown as BlockHeader;
         if (canonicalize(header) !== row.header) throw new FaultError({ height: h, code: 'E_BAD_BLOCK_HASH', message: `block ${h}'s stored header is not in canonical form; it was edited` });
-        const rows = store.db.prepare(`SELECT id, tx FROM txs WHERE height = ? ORDER BY idx`).all(h) as Array<{ id: string; tx: string }>;
-        const txs2: SignedTx[] = [];
-        for (const r of rows) {
-          const tx = parseJson(r.tx) as unknown as SignedTx;
-          if (hashJson(tx.body) !== r.id) throw new FaultError({ height: h, code: 'E_BAD_TX_ROOT', message: `block ${h}: transaction ${r.id.slice(0, 16)}…'s body no longer hashes to its id; it was edited` });
-          txs2.push(tx);
+        prepared = [];
+        for (const r of store.txRowsOf(h)) {
+          const p = prepareTx(parseJson(r.tx) as unknown as SignedTx);
+          if (p.id !== r.id) throw new FaultError({ height: h, code: 'E_BAD_TX_ROOT', message: `block ${h}: transaction ${r.id.slice(0, 16)}…'s body no longer hashes to its id; it was edited` });
+          prepared.push(p);
         }
-        block = { header, sig: row.sig, hash: row.hash, txs: txs2 };
+        block = { header, sig: row.sig, hash: row.hash, txs: prepared.map((p) => p.tx) };
       } catch (e) {
         const fault = e instanceof FaultError ? e.fault : { height: h, code: (e as { code?: string }).code ?? 'E_MALFORMED_JSON', message: `block ${h} cannot be read: ${(e as Error).message}` };
         blocks.push({ block: undefined as never, error: fault });
@@ -112,15 +111,15 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
         break;
       }
       offsets.push(items.length);
-      for (const tx of block.txs) {
+      for (const { tx } of prepared) {
         if (tx.body.type === 'RegisterParticipant') keyIndex.set(hashJsonKeyId(tx.body.publicKey), tx.body.publicKey);
       }
-      for (const tx of block.txs) {
+      for (const { tx, bodyText } of prepared) {
         const key = keyIndex.get(tx.body.signer);
-        items.push({ publicKey: key ?? '', message: utf8Encode(canonicalize(tx.body)), sig: tx.sig });
+        items.push({ publicKey: key ?? '', message: Buffer.from(bodyText), sig: tx.sig });
       }
       txs += block.txs.length;
-      blocks.push({ block });
+      blocks.push({ block, prepared });
       h++;
     }
     // Without a pool, replayBlock checks each signature itself.
@@ -133,14 +132,14 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
     const sigs = await chunk.sigs;
     const next = chunk.blocks.some((b) => b.error) ? undefined : load(chunk.nextHeight);
     for (let i = 0; i < chunk.blocks.length; i++) {
-      const { block, error } = chunk.blocks[i];
+      const { block, prepared, error } = chunk.blocks[i];
       if (error) return finish(error);
       const h = block.header.height;
       if (h !== tip.height + 1) return finish({ height: tip.height + 1, code: 'E_MISSING_BLOCK', message: `block ${tip.height + 1} is missing` });
       const readings = store.readingsOf(h);
       try {
         const { changes } = replayBlock({
-          genesis, parent: tip, state, block, readings,
+          genesis, parent: tip, state, block, prepared, readings,
           signaturesOk: sigs ? sigs.slice(chunk.offsets[i], chunk.offsets[i] + block.txs.length) : undefined,
           publicKeyOf: (keyId, draft) => publicKeyOf(draft, keyId),
         });

@@ -50,7 +50,7 @@ export function ledgerRoutes(app: FastifyInstance, { ledger, clock, log }: Ledge
     const size = canonicalize(req.body ?? null).length;
     if (size > MAX_TX_BYTES) fail('E_TOO_LARGE', `transaction is ${size} bytes; the limit is ${MAX_TX_BYTES}`);
     const tx = SignedTxSchema.parse(req.body, '') as SignedTx;
-    const id = ledger.submit(tx, clock.now());
+    const id = await ledger.submitAsync(tx, () => clock.now());
     log.info('tx accepted', { id, type: tx.body.type, signer: tx.body.signer, nonce: tx.body.nonce });
     const q = req.query as { wait?: string; timeoutMs?: number };
     if (q.wait === 'commit') {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { isHeliosError, signBytes, toBase64url, utf8Encode, canonicalize, type BlockHeader } from '../../../protocol/index.ts';
 import { authorOf, compareTips, DoubleSignWatch, slotOf, type ChainTip } from '../../../gateway/ledger/aura.ts';
-import { blockHash, produceBlock, replayBlock, tipOf, type Block } from '../../../gateway/ledger/block.ts';
+import { blockHash, prepareTx, produceBlock, replayBlock, tipOf, type Block } from '../../../gateway/ledger/block.ts';
 import { genesisHash, genesisState } from '../../../gateway/ledger/genesis.ts';
 import { publicKeyOf } from '../../../gateway/ledger/keys.ts';
 import type { State } from '../../../gateway/ledger/state.ts';
@@ -45,7 +45,7 @@ function buildChain(skip: Set<number> = new Set()) {
     const t = slot * g.blockPeriodMs + 10;
     const p = produceBlock({
       genesis: g, parent: tip, state, readings: EMPTY, t, author: keyFor(grid, slot),
-      candidates: [grid.tx(i % 2 ? zarak : asad, { type: 'Transfer', to: i % 2 ? asad.email : zarak.email, amountMicroHec: 1000 + i }, t)],
+      candidates: [prepareTx(grid.tx(i % 2 ? zarak : asad, { type: 'Transfer', to: i % 2 ? asad.email : zarak.email, amountMicroHec: 1000 + i }, t))],
     });
     state.apply(p.changes);
     tip = tipOf(p.block);
