@@ -19,4 +19,5 @@ export const commands: Record<string, CommandEntry> = {
   ledger: { summary: 'verify, show or export the chain', load: () => import('../gateway/cli/ledger.ts') },
   wallet: { summary: "a household's key and tokens: new, balance, send, mint", load: () => import('../gateway/cli/wallet.ts') },
   participant: { summary: 'register, list and show households', load: () => import('../gateway/cli/participant.ts') },
+  meter: { summary: 'enrol, list, show and revoke meters; meters waiting for enrolment', load: () => import('../gateway/cli/meter.ts') },
 };

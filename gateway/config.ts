@@ -15,7 +15,20 @@ import type { SecretHash } from './secrets.ts';
 
 export interface GatewayConfig {
   http: { host: string; port: number };
-  mqtt: { host: string; port: number; tlsPort: number; wsPort: number };
+  /** Ports: 0 picks a free one; null turns a listener off. */
+  mqtt: {
+    host: string;
+    port: number | null;
+    tlsPort: number | null;
+    wsPort: number | null;
+    /** Certificate and key files for MQTTS; default: the ones `helios init` made in DIR/tls. */
+    tlsCert?: string;
+    tlsKey?: string;
+    maxPacketBytes: number;
+    ratePerSec: number;
+    burstSec: number;
+    maxClients: number;
+  };
   operator: SecretHash;
   /** Largest accepted HTTP body in bytes. */
   maxBodyBytes: number;
@@ -23,7 +36,7 @@ export interface GatewayConfig {
 
 export const DEFAULT_CONFIG: Omit<GatewayConfig, 'operator'> = {
   http: { host: '127.0.0.1', port: 8080 },
-  mqtt: { host: '127.0.0.1', port: 1883, tlsPort: 8883, wsPort: 8083 },
+  mqtt: { host: '127.0.0.1', port: 1883, tlsPort: 8883, wsPort: 8083, maxPacketBytes: 64 * 1024, ratePerSec: 20, burstSec: 10, maxClients: 20_000 },
   maxBodyBytes: 64 * 1024,
 };
 
@@ -78,6 +91,8 @@ export interface RunInfo {
   mqtt?: string;
   mqttTls?: string;
   mqttWs?: string;
+  /** CA certificate that signs the MQTTS server certificate. */
+  caCert?: string;
   startedAt: string;
   grid: string;
 }

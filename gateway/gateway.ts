@@ -1,25 +1,38 @@
 /**
  * `helios gateway`: the composition root. Opens the grid's data directory, the
- * SQLite file and the ledger, starts block production on the clock and the HTTP
- * API, and writes run/gateway.json so CLI commands can find it.
+ * SQLite file and the ledger; starts block production on the clock, the MQTT
+ * broker with the readings pipeline, and the HTTP API; and writes run/gateway.json
+ * so CLI commands can find it.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { systemClock, type Clock, type KeyPair } from '../protocol/index.ts';
 import { createApi } from './api/server.ts';
-import { ledgerRoutes } from './api/routes/ledger.ts';
 import { authorityRoutes } from './api/routes/authority.ts';
+import { ledgerRoutes } from './api/routes/ledger.ts';
+import { meterRoutes } from './api/routes/meters.ts';
 import { AuthoritySigner } from './authority.ts';
+import { HeliosBroker } from './broker/server.ts';
 import { dataPaths, loadConfig, loadGenesis, type DataPaths, type GatewayConfig, type RunInfo } from './config.ts';
+import { BatchVerifier } from './crypto/batchVerifier.ts';
+import { VerifierPool } from './crypto/verifierPool.ts';
 import { openKey, readKeystore } from './keystore.ts';
 import { ChainStore } from './ledger/chainStore.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { createLogger, type Logger } from './log.ts';
+import { CreditService } from './metering/credit.ts';
+import { ReadingsPipeline } from './metering/pipeline.ts';
+import { MeteringService } from './metering/service.ts';
+import { Availability } from './metering/status.ts';
+import { MeteringStore } from './metering/store.ts';
+import { Metrics } from './metrics.ts';
 import { BlockProducer } from './producer.ts';
 import { SecretChecker } from './secrets.ts';
 import { openDb, type DB } from './store/db.ts';
+import { ensureTls, readTls, tlsFiles } from './tls.ts';
 
 export interface GatewayOptions {
   dataDir: string;
@@ -29,7 +42,16 @@ export interface GatewayOptions {
   httpHost?: string;
   /** 0 picks a free port. */
   httpPort?: number;
+  /** MQTT ports: 0 picks a free one, null turns the listener off. Default: gateway.json. */
+  mqttPort?: number | null;
+  mqttTlsPort?: number | null;
+  mqttWsPort?: number | null;
+  mqttHost?: string;
   log?: Logger;
+  /** Signature-checking worker threads (default: one per core). */
+  verifyWorkers?: number;
+  /** Override broker limits (tests). */
+  limits?: Partial<Pick<GatewayConfig['mqtt'], 'maxPacketBytes' | 'ratePerSec' | 'burstSec' | 'maxClients'>>;
 }
 
 export class Gateway {
@@ -43,9 +65,19 @@ export class Gateway {
   readonly producer: BlockProducer;
   readonly api: FastifyInstance;
   readonly insecureKey: boolean;
+  readonly verifierPool: VerifierPool;
+  readonly metrics: Metrics;
+  readonly metering: MeteringStore;
+  readonly availability: Availability;
+  readonly pipeline: ReadingsPipeline;
+  readonly credits: CreditService;
+  readonly service: MeteringService;
+  broker!: HeliosBroker;
   httpUrl = '';
+  private readonly opts: GatewayOptions;
 
   private constructor(opts: GatewayOptions) {
+    this.opts = opts;
     this.paths = dataPaths(opts.dataDir);
     this.config = loadConfig(this.paths);
     this.clock = opts.clock ?? systemClock();
@@ -57,42 +89,114 @@ export class Gateway {
     if (!genesis.authorities.some((a) => a.keyId === key.keyId)) {
       throw new Error(`authority.key (${key.keyId}) is not one of this grid's authorities in genesis.json`);
     }
+    this.metrics = new Metrics();
     this.db = openDb(this.paths.db);
-    this.ledger = new Ledger(new ChainStore(this.db), genesis);
+    this.verifierPool = new VerifierPool(opts.verifyWorkers ?? Math.max(1, cpus().length));
+    const verifier = new BatchVerifier(this.verifierPool);
+    this.ledger = new Ledger(new ChainStore(this.db), genesis, { verifier });
     this.authority = new AuthoritySigner(key, this.ledger, this.clock);
     this.producer = new BlockProducer(this.ledger, key, this.clock, this.log.child({ part: 'producer' }));
-    this.api = createApi({ maxBodyBytes: this.config.maxBodyBytes, log: this.log.child({ part: 'api' }) });
-    ledgerRoutes(this.api, { ledger: this.ledger, clock: this.clock, log: this.log.child({ part: 'api' }) });
-    authorityRoutes(this.api, {
-      ledger: this.ledger, signer: this.authority, operator: new SecretChecker(this.config.operator), clock: this.clock, log: this.log.child({ part: 'api' }),
+    this.metering = new MeteringStore(this.db);
+    this.availability = new Availability(this.metering);
+    const publish = (topic: string, payload: string, o?: { retain?: boolean; qos?: 0 | 1 }) => {
+      this.broker?.publish(topic, payload, o).catch((e: Error) => this.log.warn('publish failed', { topic, error: e.message }));
+    };
+    const mlog = this.log.child({ part: 'metering' });
+    this.credits = new CreditService(genesis.grid, key, this.metering, publish, this.clock, this.metrics, mlog);
+    let service: MeteringService | undefined;
+    this.pipeline = new ReadingsPipeline({
+      genesis, state: this.ledger.state, store: this.metering, verifier, clock: this.clock, metrics: this.metrics, log: mlog,
+      sendAck: (m, seq) => service!.sendAck(m, seq),
+      sendTime: (m) => service!.sendTime(m),
     });
+    const operator = new SecretChecker(this.config.operator);
+    service = new MeteringService({
+      ledger: this.ledger, store: this.metering, pipeline: this.pipeline, availability: this.availability, credits: this.credits,
+      authority: this.authority, operator, clock: this.clock, metrics: this.metrics, log: mlog, publish,
+      kick: (id) => this.broker?.kick(id),
+    });
+    this.service = service;
+    const alog = this.log.child({ part: 'api' });
+    this.api = createApi({ maxBodyBytes: this.config.maxBodyBytes, log: alog });
+    ledgerRoutes(this.api, { ledger: this.ledger, clock: this.clock, log: alog });
+    authorityRoutes(this.api, { ledger: this.ledger, signer: this.authority, operator, clock: this.clock, log: alog });
+    meterRoutes(this.api, { ledger: this.ledger, store: this.metering, availability: this.availability, metrics: this.metrics });
   }
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const g = new Gateway(opts);
     try {
-      await g.listen(opts.httpHost ?? g.config.http.host, opts.httpPort ?? g.config.http.port);
+      await g.listen();
     } catch (e) {
+      await g.broker?.close().catch(() => undefined);
+      await g.api.close().catch(() => undefined);
       g.db.close();
+      await g.verifierPool.close();
       throw e;
     }
     return g;
   }
 
-  private async listen(host: string, port: number): Promise<void> {
+  private tlsMaterial(tlsPort: number | null): { key: Buffer; cert: Buffer } | undefined {
+    if (tlsPort === null) return undefined;
+    const m = this.config.mqtt;
+    if (m.tlsCert && m.tlsKey) return readTls({ caCert: '', cert: m.tlsCert, key: m.tlsKey });
+    try {
+      return readTls(ensureTls(this.paths.tls, this.ledger.genesis.grid));
+    } catch (e) {
+      this.log.warn('MQTTS disabled: no certificate, and openssl could not make one', { error: (e as Error).message });
+      return undefined;
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const o = this.opts;
+    const m = this.config.mqtt;
     if (this.insecureKey) {
       this.log.warn('INSECURE DEMO KEY: the authority key is stored unencrypted in authority.key. Anyone who can read the data directory can sign as this authority. Never use this for a real grid.');
     }
-    await this.api.listen({ host, port });
+    const tlsPort = o.mqttTlsPort !== undefined ? o.mqttTlsPort : m.tlsPort;
+    const tls = this.tlsMaterial(tlsPort);
+    this.broker = await HeliosBroker.start({
+      grid: this.ledger.genesis.grid,
+      host: o.mqttHost ?? m.host,
+      port: o.mqttPort !== undefined ? o.mqttPort : m.port,
+      tlsPort: tls ? tlsPort : null,
+      wsPort: o.mqttWsPort !== undefined ? o.mqttWsPort : m.wsPort,
+      tls,
+      maxPacketBytes: o.limits?.maxPacketBytes ?? m.maxPacketBytes,
+      ratePerSec: o.limits?.ratePerSec ?? m.ratePerSec,
+      burstSec: o.limits?.burstSec ?? m.burstSec,
+      maxClients: o.limits?.maxClients ?? m.maxClients,
+    }, this.service, this.clock, this.metrics, this.log.child({ part: 'broker' }));
+    this.service.start();
+    await this.api.listen({ host: o.httpHost ?? this.config.http.host, port: o.httpPort ?? this.config.http.port });
     const addr = this.api.server.address() as AddressInfo;
-    this.httpUrl = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    this.httpUrl = `http://${hostPart(addr.address)}:${addr.port}`;
     this.producer.start();
     this.writeRunInfo();
-    this.log.info('gateway started', { grid: this.ledger.genesis.grid, height: this.ledger.tip.height, http: this.httpUrl });
+    this.log.info('gateway started', { grid: this.ledger.genesis.grid, height: this.ledger.tip.height, http: this.httpUrl, mqtt: this.mqttUrl });
+  }
+
+  get mqttUrl(): string | undefined {
+    const host = hostPart(this.opts.mqttHost ?? this.config.mqtt.host);
+    return this.broker?.ports.tcp !== undefined ? `mqtt://${host}:${this.broker.ports.tcp}` : undefined;
   }
 
   runInfo(): RunInfo {
-    return { pid: process.pid, http: this.httpUrl, startedAt: new Date().toISOString(), grid: this.ledger.genesis.grid };
+    const host = hostPart(this.opts.mqttHost ?? this.config.mqtt.host);
+    const p = this.broker?.ports ?? {};
+    const ca = tlsFiles(this.paths.tls).caCert;
+    return {
+      pid: process.pid,
+      http: this.httpUrl,
+      ...(p.tcp !== undefined ? { mqtt: `mqtt://${host}:${p.tcp}` } : {}),
+      ...(p.tls !== undefined ? { mqttTls: `mqtts://${host}:${p.tls}` } : {}),
+      ...(p.ws !== undefined ? { mqttWs: `ws://${host}:${p.ws}` } : {}),
+      ...(p.tls !== undefined && existsSync(ca) ? { caCert: ca } : {}),
+      startedAt: new Date().toISOString(),
+      grid: this.ledger.genesis.grid,
+    };
   }
 
   protected writeRunInfo(): void {
@@ -102,9 +206,16 @@ export class Gateway {
 
   async stop(): Promise<void> {
     this.producer.stop();
+    await this.broker.close();
+    this.pipeline.close();
     await this.api.close();
     rmSync(this.paths.runFile, { force: true });
     this.db.close();
+    await this.verifierPool.close();
     this.log.info('gateway stopped');
   }
+}
+
+function hostPart(h: string): string {
+  return h.includes(':') ? `[${h}]` : h;
 }

@@ -9,6 +9,7 @@ import { checkGenesis } from './ledger/genesis.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { hashSecret, newSecret } from './secrets.ts';
 import { openDb } from './store/db.ts';
+import { ensureTls } from './tls.ts';
 
 export interface InitOptions {
   dataDir: string;
@@ -33,7 +34,9 @@ export interface InitOptions {
   /** Entropy for the authority key (tests); defaults to the OS CSPRNG. */
   entropy?: (n: number) => Uint8Array;
   /** Ports to write into gateway.json. */
-  ports?: Partial<{ http: number; mqtt: number; mqttTls: number; mqttWs: number }>;
+  ports?: Partial<{ http: number; mqtt: number | null; mqttTls: number | null; mqttWs: number | null }>;
+  /** Make the MQTTS certificate now (needs openssl); default true. */
+  tls?: boolean;
 }
 
 export interface InitResult {
@@ -77,9 +80,9 @@ export function initGrid(o: InitOptions): InitResult {
     http: { ...DEFAULT_CONFIG.http, port: o.ports?.http ?? DEFAULT_CONFIG.http.port },
     mqtt: {
       ...DEFAULT_CONFIG.mqtt,
-      port: o.ports?.mqtt ?? DEFAULT_CONFIG.mqtt.port,
-      tlsPort: o.ports?.mqttTls ?? DEFAULT_CONFIG.mqtt.tlsPort,
-      wsPort: o.ports?.mqttWs ?? DEFAULT_CONFIG.mqtt.wsPort,
+      port: o.ports?.mqtt !== undefined ? o.ports.mqtt : DEFAULT_CONFIG.mqtt.port,
+      tlsPort: o.ports?.mqttTls !== undefined ? o.ports.mqttTls : DEFAULT_CONFIG.mqtt.tlsPort,
+      wsPort: o.ports?.mqttWs !== undefined ? o.ports.mqttWs : DEFAULT_CONFIG.mqtt.wsPort,
     },
     operator: hashSecret(operatorSecret),
   };
@@ -87,6 +90,13 @@ export function initGrid(o: InitOptions): InitResult {
   writeFileSync(paths.genesis, JSON.stringify(genesis, null, 2) + '\n', { flag: 'wx' });
   writeFileSync(paths.config, JSON.stringify(config, null, 2) + '\n', { flag: 'wx' });
   writeFileSync(paths.operatorSecret, operatorSecret + '\n', { flag: 'wx', mode: 0o600 });
+  if (o.tls !== false) {
+    try {
+      ensureTls(paths.tls, genesis.grid);
+    } catch (e) {
+      process.stderr.write(`warning: could not make the MQTTS certificate (${(e as Error).message}); install openssl, or set mqtt.tlsCert and mqtt.tlsKey in gateway.json\n`);
+    }
+  }
   const db = openDb(paths.db);
   try {
     new Ledger(new ChainStore(db), genesis);

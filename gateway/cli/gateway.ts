@@ -6,13 +6,18 @@ import { createLogger, type Level } from '../log.ts';
 import { guard, parse, passphrase, UsageError } from './util.ts';
 
 export const help = `
-helios gateway — run the grid's gateway: ledger and block production, HTTP API
+helios gateway — run the grid's gateway: MQTT broker and readings pipeline,
+ledger and block production, HTTP API
 
 Usage: helios gateway [options]
 
   --data DIR          data directory made by "helios init" (default ./data)
   --http-host HOST    HTTP bind address (default from gateway.json: 127.0.0.1)
   --http-port N       HTTP port; 0 picks a free one (default from gateway.json: 8080)
+  --mqtt-host HOST    MQTT bind address (default from gateway.json: 127.0.0.1)
+  --mqtt-port N       MQTT over TCP (default 1883); 0 picks a free one, "off" disables
+  --mqtt-tls-port N   MQTT over TLS (default 8883; certificate in DIR/tls)
+  --mqtt-ws-port N    MQTT over WebSocket (default 8083)
   --speed S           run the clock S times faster than real time (demo: 60)
   --log-level LEVEL   debug | info | warn | error (default info)
 
@@ -20,12 +25,25 @@ The authority key's passphrase comes from HELIOS_PASSPHRASE or is asked for.
 Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
 `;
 
+function port(name: string, s: string): number {
+  if (!/^\d+$/.test(s) || Number(s) > 65535) throw new UsageError(`--${name} must be a port number (0 picks a free one)`);
+  return Number(s);
+}
+
+function portOrOff(name: string, s: string): number | null {
+  return s === 'off' ? null : port(name, s);
+}
+
 export function run(argv: string[]): Promise<number> {
   return guard(help, async () => {
     const { values: v } = parse(argv, {
       data: { type: 'string', default: 'data' },
       'http-host': { type: 'string' },
       'http-port': { type: 'string' },
+      'mqtt-host': { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'mqtt-tls-port': { type: 'string' },
+      'mqtt-ws-port': { type: 'string' },
       speed: { type: 'string', default: '1' },
       'log-level': { type: 'string', default: 'info' },
     });
@@ -40,10 +58,22 @@ export function run(argv: string[]): Promise<number> {
       clock,
       passphrase: pass,
       httpHost: v['http-host'],
-      httpPort: v['http-port'] !== undefined ? Number(v['http-port']) : undefined,
+      httpPort: v['http-port'] !== undefined ? port('http-port', v['http-port']) : undefined,
+      mqttHost: v['mqtt-host'],
+      mqttPort: v['mqtt-port'] !== undefined ? portOrOff('mqtt-port', v['mqtt-port']) : undefined,
+      mqttTlsPort: v['mqtt-tls-port'] !== undefined ? portOrOff('mqtt-tls-port', v['mqtt-tls-port']) : undefined,
+      mqttWsPort: v['mqtt-ws-port'] !== undefined ? portOrOff('mqtt-ws-port', v['mqtt-ws-port']) : undefined,
       log: createLogger({ level: v['log-level'] as Level }),
     });
-    process.stdout.write(`helios gateway: grid "${gw.ledger.genesis.grid}", height ${gw.ledger.tip.height}, HTTP ${gw.httpUrl}${speed !== 1 ? `, clock ×${speed}` : ''}\n`);
+    const r = gw.runInfo();
+    process.stdout.write([
+      `helios gateway: grid "${gw.ledger.genesis.grid}", height ${gw.ledger.tip.height}${speed !== 1 ? `, clock ×${speed}` : ''}`,
+      `  HTTP API   ${r.http}`,
+      ...(r.mqtt ? [`  MQTT       ${r.mqtt}`] : []),
+      ...(r.mqttTls ? [`  MQTTS      ${r.mqttTls}  (CA ${r.caCert})`] : []),
+      ...(r.mqttWs ? [`  MQTT/WS    ${r.mqttWs}`] : []),
+      '',
+    ].join('\n'));
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

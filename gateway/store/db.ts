@@ -63,6 +63,36 @@ export const migrations: Migration[] = [
       CREATE INDEX readings_meter_t ON readings (meter, t);
     `,
   },
+  {
+    version: 2,
+    why: 'metering: login counters, reading gaps, meter availability, issued credit tokens, meters waiting for enrolment',
+    up: `
+      CREATE TABLE login_counters (id TEXT PRIMARY KEY, ctr INTEGER NOT NULL);
+      CREATE TABLE reading_gaps (meter TEXT NOT NULL, after_seq INTEGER NOT NULL, next_seq INTEGER NOT NULL, detected_at INTEGER NOT NULL);
+      CREATE INDEX reading_gaps_meter ON reading_gaps (meter);
+      CREATE TABLE meter_status (
+        meter TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        relay TEXT,
+        fw TEXT,
+        clock TEXT,
+        last_seen INTEGER NOT NULL,
+        since INTEGER NOT NULL
+      );
+      CREATE TABLE credits (
+        nonce TEXT PRIMARY KEY,
+        meter TEXT NOT NULL,
+        energy_mwh INTEGER NOT NULL,
+        valid_from INTEGER NOT NULL,
+        valid_until INTEGER NOT NULL,
+        ref TEXT,
+        token TEXT NOT NULL,
+        issued_at INTEGER NOT NULL
+      );
+      CREATE INDEX credits_meter ON credits (meter, valid_until);
+      CREATE TABLE hellos (meter TEXT PRIMARY KEY, public_key TEXT NOT NULL, fw TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+    `,
+  },
 ];
 
 export function openDb(file: string, opts: { readonly?: boolean } = {}): DB {

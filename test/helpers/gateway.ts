@@ -62,9 +62,9 @@ export interface ChildGateway {
 }
 
 /** Start `helios gateway` as a child process and wait until it serves HTTP. */
-export async function startChildGateway(dir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ChildGateway> {
+export async function startChildGateway(dir: string, extraArgs: string[] = [], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ChildGateway> {
   const runFile = join(dir, 'run', 'gateway.json');
-  const child = spawn(process.execPath, [heliosBin, 'gateway', '--data', dir, '--http-port', '0', '--log-level', 'warn', ...extraArgs], {
+  const child = spawn(process.execPath, [...nodeArgs, heliosBin, 'gateway', '--data', dir, '--http-port', '0', '--log-level', 'warn', ...extraArgs], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

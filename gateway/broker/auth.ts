@@ -1,0 +1,109 @@
+/**
+ * MQTT login (docs/protocol.md §3). A meter, household or authority proves its key
+ * with a signed Login token as the CONNECT password; the operator (Node-RED) uses the
+ * operator secret. Freshness comes from a persisted counter (meters: no clock needed)
+ * or from a time window (households, authorities).
+ */
+import { canonicalize, decode, fail, fromBase64url, isHeliosError, keyIdOf, LoginBody, signed, type Clock, type Genesis } from '../../protocol/index.ts';
+import { verifyP256 } from '../crypto/p256-node.js';
+import { keys, type KeyEntry, type MeterEntry, type ParticipantEntry } from '../ledger/entities.ts';
+import type { StateReader } from '../ledger/state.ts';
+import type { SecretChecker } from '../secrets.ts';
+import type { Role } from './acl.ts';
+
+const SignedLogin = signed(LoginBody);
+const MAX_LOGIN_BYTES = 1024;
+
+export interface LoginCounters {
+  get(id: string): number;
+  set(id: string, ctr: number): void;
+}
+
+export interface AuthDeps {
+  genesis: Genesis;
+  clock: Clock;
+  state: StateReader;
+  operator: SecretChecker;
+  counters: LoginCounters;
+  /** Longest token lifetime for meters and authorities, and for households (Home Assistant). */
+  deviceTokenMaxMs?: number;
+  householdTokenMaxMs?: number;
+  skewMs?: number;
+}
+
+export interface Login {
+  role: Role;
+  /** What to persist once the connection is accepted. */
+  counter?: { id: string; ctr: number };
+}
+
+export function authenticate(d: AuthDeps, clientId: string, username: string | undefined, password: Buffer | undefined): Login {
+  if (!username || !password) fail('E_BAD_LOGIN', 'log in with a username and a password (a signed Login token, or the operator secret)');
+  if (username === 'operator') {
+    if (!d.operator.check(password.toString('utf8'))) fail('E_BAD_LOGIN', 'wrong operator secret');
+    return { role: { kind: 'operator' } };
+  }
+  let token;
+  try {
+    token = decode(new Uint8Array(password), SignedLogin, MAX_LOGIN_BYTES);
+  } catch (e) {
+    if (isHeliosError(e)) fail('E_BAD_LOGIN', `the password is not a valid Login token: ${e.message}`);
+    throw e;
+  }
+  const b = token.body;
+  if (b.grid !== d.genesis.grid) fail('E_BAD_LOGIN', `Login token is for grid "${b.grid}", this is "${d.genesis.grid}"`);
+  if (b.id !== username) fail('E_BAD_LOGIN', `Login token is for ${b.id}, but the username is ${username}`);
+  if (b.client !== clientId) fail('E_BAD_LOGIN', `Login token is for client id "${b.client}", not "${clientId}"`);
+
+  // Whose key is it?
+  let role: Role;
+  let publicKey: string;
+  let device = true;
+  const meter = d.state.get<MeterEntry>(keys.meter(b.id));
+  const k = d.state.get<KeyEntry>(keys.key(b.id));
+  if (meter) {
+    if (meter.revoked) fail('E_METER_REVOKED', `meter ${b.id} was revoked (${meter.revoked.reason}); it may not connect`);
+    role = { kind: 'meter', id: b.id };
+    publicKey = meter.publicKey;
+  } else if (k && 'participant' in k) {
+    const p = d.state.get<ParticipantEntry>(keys.participant(k.participant))!;
+    const email = p.email;
+    role = { kind: 'household', id: b.id, email, meters: () => d.state.get<ParticipantEntry>(keys.participant(email))?.meters ?? [] };
+    publicKey = p.publicKey;
+    device = false;
+  } else if (k && 'authority' in k) {
+    role = { kind: 'authority', id: b.id };
+    publicKey = d.genesis.authorities.find((a) => a.keyId === b.id)!.publicKey;
+  } else if (b.publicKey !== undefined) {
+    if (keyIdOf(b.publicKey) !== b.id) fail('E_BAD_LOGIN', `the public key in the token has key id ${keyIdOf(b.publicKey)}, not ${b.id}`);
+    role = { kind: 'pendingMeter', id: b.id };
+    publicKey = b.publicKey;
+  } else {
+    return fail('E_UNKNOWN_SIGNER', `${b.id} is not an enrolled meter, a registered household or an authority; a new meter sends its publicKey in the token`);
+  }
+
+  let sig: Uint8Array;
+  try {
+    sig = fromBase64url(token.sig);
+  } catch {
+    sig = new Uint8Array(0);
+  }
+  if (!verifyP256(publicKey, Buffer.from(canonicalize(token.body)), sig)) {
+    fail('E_BAD_LOGIN', `the Login token's signature does not verify with the key of ${b.id}`);
+  }
+
+  // Fresh?
+  if (b.ctr !== undefined) {
+    const last = d.counters.get(b.id);
+    if (b.ctr <= last) fail('E_LOGIN_REPLAY', `login counter ${b.ctr} is not above the last one accepted (${last}); a token is good for one login`);
+    return { role, counter: { id: b.id, ctr: b.ctr } };
+  }
+  if (b.iat === undefined || b.exp === undefined) fail('E_BAD_LOGIN', 'a Login token needs either ctr, or both iat and exp');
+  const now = d.clock.now();
+  const skew = d.skewMs ?? 60_000;
+  const max = device ? (d.deviceTokenMaxMs ?? 15 * 60_000) : (d.householdTokenMaxMs ?? 366 * 86_400_000);
+  if (b.exp - b.iat > max) fail('E_LOGIN_EXPIRED', `the token is valid for ${Math.round((b.exp - b.iat) / 60_000)} minutes; at most ${Math.round(max / 60_000)} are allowed for this kind of client`);
+  if (now < b.iat - skew) fail('E_LOGIN_EXPIRED', 'the Login token was issued in the future; check the client clock');
+  if (now > b.exp) fail('E_LOGIN_EXPIRED', `the Login token expired at ${new Date(b.exp).toISOString()}; make a new one`);
+  return { role };
+}

@@ -1,0 +1,157 @@
+/**
+ * Metering tables: readings (committed to blocks through readingsRoot), gaps,
+ * login counters, availability, issued credit tokens and meters waiting for
+ * enrolment. Readings are written in batches, each in one SQLite transaction.
+ */
+import type { DB } from '../store/db.ts';
+
+export interface StoredReading {
+  meter: string;
+  seq: number;
+  t: number;
+  importMWh: number;
+  exportMWh: number;
+  powerW: number;
+  relay: string;
+  creditMWh: number;
+  /** Canonical signed envelope, as committed. */
+  envelope: string;
+  receivedAt: number;
+}
+
+export interface MeterPosition {
+  seq: number;
+  t: number;
+  importMWh: number;
+  exportMWh: number;
+}
+
+export interface Gap {
+  meter: string;
+  afterSeq: number;
+  nextSeq: number;
+  detectedAt: number;
+}
+
+export interface MeterStatusRow {
+  meter: string;
+  state: 'online' | 'offline';
+  relay: string | null;
+  fw: string | null;
+  clock: string | null;
+  lastSeen: number;
+  since: number;
+}
+
+export class MeteringStore {
+  private readonly q;
+
+  constructor(readonly db: DB) {
+    this.q = {
+      insertReading: db.prepare(`INSERT INTO readings (meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertGap: db.prepare(`INSERT INTO reading_gaps (meter, after_seq, next_seq, detected_at) VALUES (?, ?, ?, ?)`),
+      positions: db.prepare(`SELECT meter, max(seq) AS seq, t, import_mwh AS importMWh, export_mwh AS exportMWh FROM readings GROUP BY meter`),
+      last: db.prepare(`SELECT meter, seq, t, import_mwh AS importMWh, export_mwh AS exportMWh, power_w AS powerW, relay, credit_mwh AS creditMWh, envelope, received_at AS receivedAt, block_height AS blockHeight FROM readings WHERE meter = ? ORDER BY seq DESC LIMIT 1`),
+      between: db.prepare(`SELECT seq, t, import_mwh AS importMWh, export_mwh AS exportMWh, power_w AS powerW, relay, credit_mwh AS creditMWh, block_height AS blockHeight, envelope FROM readings WHERE meter = ? AND t >= ? AND t < ? ORDER BY t, seq LIMIT ?`),
+      atOrBefore: db.prepare(`SELECT t, import_mwh AS importMWh, export_mwh AS exportMWh FROM readings WHERE meter = ? AND t <= ? ORDER BY t DESC, seq DESC LIMIT 1`),
+      firstAfter: db.prepare(`SELECT t, import_mwh AS importMWh, export_mwh AS exportMWh FROM readings WHERE meter = ? AND t > ? ORDER BY t, seq LIMIT 1`),
+      gaps: db.prepare(`SELECT meter, after_seq AS afterSeq, next_seq AS nextSeq, detected_at AS detectedAt FROM reading_gaps WHERE meter = ? ORDER BY detected_at`),
+      countOf: db.prepare(`SELECT count(*) AS n FROM readings WHERE meter = ?`),
+      getCtr: db.prepare(`SELECT ctr FROM login_counters WHERE id = ?`),
+      setCtr: db.prepare(`INSERT INTO login_counters (id, ctr) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET ctr = excluded.ctr WHERE excluded.ctr > login_counters.ctr`),
+      upsertStatus: db.prepare(`INSERT INTO meter_status (meter, state, relay, fw, clock, last_seen, since) VALUES (@meter, @state, @relay, @fw, @clock, @lastSeen, @since)
+        ON CONFLICT (meter) DO UPDATE SET state = excluded.state, relay = coalesce(excluded.relay, meter_status.relay), fw = coalesce(excluded.fw, meter_status.fw),
+        clock = coalesce(excluded.clock, meter_status.clock), last_seen = max(excluded.last_seen, meter_status.last_seen),
+        since = CASE WHEN meter_status.state = excluded.state THEN meter_status.since ELSE excluded.since END`),
+      statuses: db.prepare(`SELECT meter, state, relay, fw, clock, last_seen AS lastSeen, since FROM meter_status`),
+      insertCredit: db.prepare(`INSERT OR IGNORE INTO credits (nonce, meter, energy_mwh, valid_from, valid_until, ref, token, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      creditsValid: db.prepare(`SELECT token FROM credits WHERE meter = ? AND valid_until > ? ORDER BY valid_until`),
+      creditsOf: db.prepare(`SELECT nonce, energy_mwh AS energyMWh, valid_from AS validFrom, valid_until AS validUntil, ref, issued_at AS issuedAt FROM credits WHERE meter = ? ORDER BY issued_at DESC LIMIT ?`),
+      upsertHello: db.prepare(`INSERT INTO hellos (meter, public_key, fw, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT (meter) DO UPDATE SET fw = excluded.fw, last_seen = excluded.last_seen`),
+      hellos: db.prepare(`SELECT meter, public_key AS publicKey, fw, first_seen AS firstSeen, last_seen AS lastSeen FROM hellos ORDER BY last_seen DESC`),
+    };
+  }
+
+  /** The newest stored reading of every meter (to continue sequence checks after a restart). */
+  positions(): Map<string, MeterPosition> {
+    const out = new Map<string, MeterPosition>();
+    for (const r of this.q.positions.all() as Array<MeterPosition & { meter: string }>) {
+      out.set(r.meter, { seq: r.seq, t: r.t, importMWh: r.importMWh, exportMWh: r.exportMWh });
+    }
+    return out;
+  }
+
+  /** Store a batch of readings and the gaps found in it, atomically. */
+  insertBatch(rows: StoredReading[], gaps: Gap[]): void {
+    this.db.transaction(() => {
+      for (const r of rows) this.q.insertReading.run(r.meter, r.seq, r.t, r.importMWh, r.exportMWh, r.powerW, r.relay, r.creditMWh, r.envelope, r.receivedAt);
+      for (const g of gaps) this.q.insertGap.run(g.meter, g.afterSeq, g.nextSeq, g.detectedAt);
+    })();
+  }
+
+  lastReading(meter: string) {
+    return this.q.last.get(meter) as (StoredReading & { blockHeight: number | null }) | undefined;
+  }
+
+  readings(meter: string, from: number, to: number, limit = 10_000) {
+    return this.q.between.all(meter, from, to, limit) as Array<Omit<StoredReading, 'meter' | 'receivedAt'> & { blockHeight: number | null }>;
+  }
+
+  readingCount(meter: string): number {
+    return (this.q.countOf.get(meter) as { n: number }).n;
+  }
+
+  gaps(meter: string): Gap[] {
+    return this.q.gaps.all(meter) as Gap[];
+  }
+
+  /**
+   * Energy a meter imported and exported in [from, to): the register difference
+   * between the newest reading at or before each end. Before a meter's first
+   * reading nothing is known, so a period that starts earlier counts from its first
+   * reading.
+   */
+  energyBetween(meter: string, from: number, to: number): { importMWh: number; exportMWh: number; readings: boolean } {
+    type R = { t: number; importMWh: number; exportMWh: number };
+    const end = this.q.atOrBefore.get(meter, to - 1) as R | undefined;
+    if (!end) return { importMWh: 0, exportMWh: 0, readings: false };
+    const start = (this.q.atOrBefore.get(meter, from - 1) as R | undefined) ?? (this.q.firstAfter.get(meter, from - 1) as R | undefined) ?? end;
+    return { importMWh: Math.max(0, end.importMWh - start.importMWh), exportMWh: Math.max(0, end.exportMWh - start.exportMWh), readings: true };
+  }
+
+  loginCounter(id: string): number {
+    return (this.q.getCtr.get(id) as { ctr: number } | undefined)?.ctr ?? 0;
+  }
+
+  setLoginCounter(id: string, ctr: number): void {
+    this.q.setCtr.run(id, ctr);
+  }
+
+  saveStatus(s: MeterStatusRow): void {
+    this.q.upsertStatus.run(s);
+  }
+
+  statuses(): MeterStatusRow[] {
+    return this.q.statuses.all() as MeterStatusRow[];
+  }
+
+  saveCredit(c: { nonce: string; meter: string; energyMWh: number; validFrom: number; validUntil: number; ref?: string; token: string; issuedAt: number }): boolean {
+    return this.q.insertCredit.run(c.nonce, c.meter, c.energyMWh, c.validFrom, c.validUntil, c.ref ?? null, c.token, c.issuedAt).changes === 1;
+  }
+
+  validCredits(meter: string, now: number): string[] {
+    return (this.q.creditsValid.all(meter, now) as Array<{ token: string }>).map((r) => r.token);
+  }
+
+  creditsOf(meter: string, limit = 50) {
+    return this.q.creditsOf.all(meter, limit) as Array<{ nonce: string; energyMWh: number; validFrom: number; validUntil: number; ref: string | null; issuedAt: number }>;
+  }
+
+  saveHello(meter: string, publicKey: string, fw: string, now: number): void {
+    this.q.upsertHello.run(meter, publicKey, fw, now, now);
+  }
+
+  hellos() {
+    return this.q.hellos.all() as Array<{ meter: string; publicKey: string; fw: string; firstSeen: number; lastSeen: number }>;
+  }
+}

@@ -1,0 +1,76 @@
+import test from 'ava';
+import { mayPublish, maySubscribe, type Role } from '../../../gateway/broker/acl.ts';
+
+const G = 'g1';
+const M = 'a'.repeat(32);
+const OTHER = 'b'.repeat(32);
+const H = 'c'.repeat(32);
+const meter: Role = { kind: 'meter', id: M };
+const pending: Role = { kind: 'pendingMeter', id: M };
+const household: Role = { kind: 'household', id: H, email: 'h@example.org', meters: () => [M] };
+const operator: Role = { kind: 'operator' };
+const authority: Role = { kind: 'authority', id: H };
+const t = (rest: string) => `helios/${G}/${rest}`;
+
+test('a meter publishes only its own readings and status', (tt) => {
+  tt.true(mayPublish(meter, G, t(`meter/${M}/reading`)));
+  tt.true(mayPublish(meter, G, t(`meter/${M}/status`)));
+  tt.false(mayPublish(meter, G, t(`meter/${OTHER}/reading`)), "another meter's topic");
+  for (const leaf of ['ack', 'credit', 'time', 'enrolment', 'hello']) tt.false(mayPublish(meter, G, t(`meter/${M}/${leaf}`)), leaf);
+  tt.false(mayPublish(meter, G, t('market/listing')));
+  tt.false(mayPublish(meter, G, t('tx')));
+  tt.false(mayPublish(meter, G, `helios/other-grid/meter/${M}/reading`), 'another grid');
+});
+
+test('only the gateway sends acknowledgements, credit, time, listings and chain heads: no client role may', (tt) => {
+  for (const role of [meter, pending, household, operator, authority]) {
+    for (const topic of [t(`meter/${M}/ack`), t(`meter/${M}/credit`), t(`meter/${M}/time`), t(`meter/${M}/enrolment`), t('market/listing'), t('market/trades'), t('storage'), t('chain/head'), t(`client/${H}/result`)]) {
+      tt.false(mayPublish(role, G, topic), `${role.kind} → ${topic}`);
+    }
+  }
+});
+
+test('a meter subscribes only to what is addressed to it and to the shared news', (tt) => {
+  for (const leaf of ['ack', 'time', 'credit', 'enrolment']) tt.true(maySubscribe(meter, G, t(`meter/${M}/${leaf}`)));
+  tt.false(maySubscribe(meter, G, t(`meter/${OTHER}/credit`)));
+  tt.false(maySubscribe(meter, G, t(`meter/${M}/reading`)));
+  tt.false(maySubscribe(meter, G, t('#')));
+  tt.false(maySubscribe(meter, G, t(`meter/+/credit`)));
+  tt.true(maySubscribe(meter, G, t('market/listing')));
+  tt.true(maySubscribe(meter, G, t('chain/head')));
+});
+
+test('a meter not yet enrolled may only say hello and wait for its certificate', (tt) => {
+  tt.true(mayPublish(pending, G, t(`meter/${M}/hello`)));
+  tt.false(mayPublish(pending, G, t(`meter/${M}/reading`)));
+  tt.true(maySubscribe(pending, G, t(`meter/${M}/enrolment`)));
+  tt.false(maySubscribe(pending, G, t(`meter/${M}/credit`)));
+  tt.false(maySubscribe(pending, G, t('market/listing')));
+});
+
+test("a household reads its own meters, its own results and the market, and submits transactions", (tt) => {
+  tt.true(mayPublish(household, G, t('tx')));
+  tt.false(mayPublish(household, G, t(`meter/${M}/reading`)));
+  tt.true(maySubscribe(household, G, t(`meter/${M}/reading`)));
+  tt.true(maySubscribe(household, G, t(`meter/${M}/status`)));
+  tt.false(maySubscribe(household, G, t(`meter/${OTHER}/reading`)), "a neighbour's meter");
+  tt.false(maySubscribe(household, G, t(`meter/${M}/credit`)));
+  tt.true(maySubscribe(household, G, t(`client/${H}/result`)));
+  tt.false(maySubscribe(household, G, t(`client/${OTHER}/result`)));
+  tt.true(maySubscribe(household, G, t('market/#')));
+  tt.true(maySubscribe(household, G, `homeassistant/sensor/helios_${M}/import/config`));
+  tt.true(maySubscribe(household, G, `homeassistant/sensor/helios_${M}/#`));
+  tt.false(maySubscribe(household, G, `homeassistant/sensor/helios_${OTHER}/import/config`));
+  tt.false(maySubscribe(household, G, 'homeassistant/#'));
+});
+
+test('the operator (Node-RED) and other authorities see the whole grid', (tt) => {
+  tt.true(maySubscribe(operator, G, t('#')));
+  tt.true(maySubscribe(operator, G, t('meter/+/status')));
+  tt.true(maySubscribe(operator, G, 'homeassistant/#'));
+  tt.false(maySubscribe(operator, G, 'helios/other/#'));
+  tt.true(mayPublish(operator, G, t('operator/broadcast')));
+  tt.true(mayPublish(authority, G, t('chain/block')));
+  tt.false(mayPublish(household, G, t('operator/close')));
+  tt.false(mayPublish(meter, G, t('chain/block')));
+});
