@@ -1,0 +1,190 @@
+/**
+ * manifest.json checked without the Moddable SDK: its modules are expanded with
+ * mcconfig's rules (tools/mcmanifest.js: wildcards, `~` exclusions, per-platform
+ * entries), the TypeScript modules are compiled the way mcconfig compiles them (one
+ * tsconfig, a `paths` entry per module, the manifest's "typescript" options), and
+ * every import in the emitted JavaScript — and in the @noble modules — must resolve,
+ * by the XS module rules (xs/platforms/mc/xsHosts.c: ".js" stripped, relative
+ * specifiers joined to the importing module's name), to a module the build contains.
+ */
+import test from 'ava';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { parseInstallerSettings } from '../../firmware/platform/moddable/settings.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as {
+  creation: { main: string };
+  config: Record<string, unknown>;
+  modules: Record<string, string | string[]>;
+  preload: string[];
+  typescript: { tsconfig: { compilerOptions: Record<string, unknown> } };
+  platforms: Record<string, { modules?: Record<string, string | string[]>; include?: string[] }>;
+};
+
+/** Modules the SDK provides through the manifests this one includes. */
+const SDK_MODULES: Record<string, string[]> = {
+  esp32: ['timer', 'time', 'preference', 'mqtt', 'securesocket', 'wifi', 'net', 'sntp', 'mc/config', 'embedded:io/digital'],
+  lin: ['timer', 'time', 'preference', 'mqtt', 'securesocket', 'net', 'mc/config'],
+};
+
+interface ModuleFile {
+  name: string;
+  source: string;
+  kind: 'ts' | 'dts' | 'js' | 'c';
+}
+
+function kindOf(file: string): ModuleFile['kind'] | undefined {
+  if (file.endsWith('.d.ts')) return 'dts';
+  if (file.endsWith('.ts')) return 'ts';
+  if (file.endsWith('.js')) return 'js';
+  if (file.endsWith('.c')) return 'c';
+  return undefined;
+}
+
+function stem(file: string): string {
+  return file.replace(/\.d\.ts$|\.ts$|\.js$|\.c$/, '');
+}
+
+/** The files a manifest "modules" object selects for one platform, as mcconfig's ModulesRule would. */
+function expand(platform: string): ModuleFile[] {
+  const entries: Array<[string, string]> = [];
+  const add = (m: Record<string, string | string[]> | undefined) => {
+    for (const [target, src] of Object.entries(m ?? {})) for (const s of Array.isArray(src) ? src : [src]) entries.push([target, s]);
+  };
+  add(manifest.modules);
+  add(manifest.platforms[platform]?.modules);
+  const excluded = new Set(entries.filter(([t]) => t === '~').map(([, s]) => s));
+  const out: ModuleFile[] = [];
+  for (const [target, src] of entries) {
+    if (target === '~' || src.startsWith('$(') || excluded.has(src)) continue;
+    const abs = join(root, src.replace(/\*$/, ''));
+    if (src.endsWith('*')) {
+      const dir = abs;
+      for (const f of readdirSync(dir)) {
+        const k = kindOf(f);
+        if (!k || statSync(join(dir, f)).isDirectory()) continue;
+        const base = target.replace(/\*$/, '');
+        out.push({ name: base + stem(f), source: join(dir, f), kind: k });
+      }
+    } else {
+      const dir = dirname(abs);
+      const want = abs.slice(dir.length + 1);
+      let found = 0;
+      for (const f of readdirSync(dir)) {
+        const k = kindOf(f);
+        // A named file matches by its name without extension (so nist.d.ts is not "nist").
+        if (!k || stem(f) !== want || (k === 'dts' && !target.endsWith('*'))) continue;
+        if (k === 'dts' && f !== `${want}.d.ts`) continue;
+        // "dir/*": "./path/name" names the module dir/name; "name": "./path/file" names it name.
+        out.push({ name: target.endsWith('*') ? target.slice(0, -1) + want : target, source: join(dir, f), kind: k });
+        found++;
+      }
+      if (!found) throw new Error(`manifest names ${src} but no such module file exists`);
+    }
+  }
+  return out;
+}
+
+const IMPORTS = /(?:^|[\s;}])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm;
+
+/** XS module resolution (xsHosts.c fxFindModule): strip .js/.mjs, resolve ./ and ../ against the importer's name. */
+function xsResolve(importer: string, spec: string): string {
+  const s = spec.replace(/\.m?js$/, '');
+  if (!s.startsWith('./') && !s.startsWith('../')) return s;
+  const parts = importer.split('/');
+  parts.pop();
+  for (const seg of s.split('/')) {
+    if (seg === '.') continue;
+    if (seg === '..') parts.pop();
+    else parts.push(seg);
+  }
+  return parts.join('/');
+}
+
+for (const platform of ['esp32', 'lin']) {
+  test(`manifest (${platform}): mcconfig-style TypeScript compile succeeds and every import resolves to a module in the build`, (t) => {
+    const files = expand(platform);
+    const modules = new Set([...files.filter((f) => f.kind === 'ts' || f.kind === 'js').map((f) => f.name), ...SDK_MODULES[platform]]);
+    t.true(modules.has(manifest.creation.main), `creation.main ${manifest.creation.main} is a module`);
+    t.true(files.some((f) => f.kind === 'c' && f.source.endsWith(`native/${platform}/entropy.c`)), 'the native entropy function is built');
+
+    // The tsconfig mcconfig writes (tools/mcmanifest.js TSConfigFile), with SDK 8's target and module.
+    const paths: Record<string, string[]> = {};
+    for (const f of files) if (f.kind === 'ts' || f.kind === 'dts') paths[f.name] = [f.source.replace(/\.d\.ts$|\.ts$/, '')];
+    const out = mkdtempSync(join(tmpdir(), `helios-mcconfig-${platform}-`));
+    try {
+      const options = ts.convertCompilerOptionsFromJson({
+        baseUrl: root,
+        forceConsistentCasingInFileNames: true,
+        module: 'preserve',
+        target: 'es2025',
+        lib: ['es2025'],
+        outDir: out,
+        rootDir: root,
+        sourceMap: true,
+        paths,
+        ...manifest.typescript.tsconfig.compilerOptions,
+      }, root);
+      t.deepEqual(options.errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, '\n')), []);
+      const program = ts.createProgram(files.filter((f) => f.kind === 'ts').map((f) => f.source), options.options);
+      const emitted = program.emit();
+      const diagnostics = ts.getPreEmitDiagnostics(program).concat(emitted.diagnostics)
+        .map((d) => `${d.file ? relative(root, d.file.fileName) : ''} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+      t.deepEqual(diagnostics, [], 'tsc compiles the firmware as mcconfig would');
+
+      const unresolved: string[] = [];
+      const check = (name: string, source: string) => {
+        const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, ''); // examples in comments are not imports
+        for (const m of code.matchAll(IMPORTS)) {
+          const spec = m[1] ?? m[2];
+          const target = xsResolve(name, spec);
+          if (!modules.has(target)) unresolved.push(`${name} imports ${spec} → ${target}`);
+        }
+      };
+      for (const f of files) {
+        if (f.kind === 'ts') check(f.name, readFileSync(join(out, relative(root, f.source)).replace(/\.ts$/, '.js'), 'utf8'));
+        if (f.kind === 'js') check(f.name, readFileSync(f.source, 'utf8'));
+      }
+      t.deepEqual(unresolved, []);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+}
+
+test('manifest config: every installer setting is read by the firmware, and the defaults parse once a grid is given', (t) => {
+  const settings = parseInstallerSettings({ ...manifest.config, grid: 'greenfield' });
+  t.is(settings.meter.grid, 'greenfield');
+  t.is(settings.meter.pulsesPerKWh, 1000);
+  t.is(settings.meter.readingPeriodMs, 60_000);
+  t.is(settings.meter.persistEveryMs, 5 * 60_000);
+  t.is(settings.meter.relayPowerOn, 'open');
+  t.deepEqual(settings.broker, { host: 'helios-gateway.local', port: 1883, tls: false });
+  t.deepEqual(settings.s0, { importPin: 4, exportPin: undefined, activeLevel: 0 });
+  t.deepEqual(settings.relay, { pin: 26, activeLevel: 1 });
+  t.is(settings.wifi, undefined, 'Wi-Fi credentials come from the mcconfig command line, never the manifest');
+  // Without a grid the meter refuses to start and says how to set it.
+  const e = t.throws(() => parseInstallerSettings(manifest.config)) as Error & { code: string };
+  t.is(e.code, 'E_BAD_CONFIG');
+  t.regex(e.message, /grid=/);
+  // Every key is one the firmware reads: a typo in the manifest would otherwise be silently ignored.
+  const src = readFileSync(join(root, 'firmware/platform/moddable/settings.ts'), 'utf8');
+  for (const key of Object.keys(manifest.config)) t.regex(src, new RegExp(`\\bc\\.${key}\\b`), `setting ${key} is read`);
+});
+
+test('manifest config: values from the mcconfig command line arrive as text and are taken as such', (t) => {
+  const s = parseInstallerSettings({
+    ...manifest.config, grid: 'greenfield', brokerPort: '8883', brokerTls: 'true', relayActiveLevel: '0', s0ExportPin: '5', ssid: 'home', password: 'secret',
+  });
+  t.deepEqual(s.broker, { host: 'helios-gateway.local', port: 8883, tls: true });
+  t.is(s.relay.activeLevel, 0);
+  t.is(s.s0.exportPin, 5);
+  t.deepEqual(s.wifi, { ssid: 'home', password: 'secret' });
+  const e = t.throws(() => parseInstallerSettings({ ...manifest.config, grid: 'greenfield', relayPin: 'GPIO26' })) as Error & { code: string };
+  t.is(e.code, 'E_BAD_CONFIG');
+  t.regex(e.message, /relayPin/);
+});
