@@ -21,6 +21,31 @@ export interface XSRun<T> {
   reports: T[];
   /** Size of the evaluated bundle in bytes. */
   bundleBytes: number;
+  /**
+   * xsnap's meter figures for the worker before the bundle ran and after it:
+   * `allocate` is the bytes XS has allocated for its chunk and slot heaps,
+   * `currentHeapCount` the slots in use, `compute` the metered work.
+   */
+  usage?: { before: XSMeterUsage; after: XSMeterUsage; steps: XSMeterUsage[] };
+}
+
+export interface XSRunOptions {
+  /**
+   * Scripts evaluated one after another once the bundle has run (e.g. `gc(); stage2()`),
+   * each with its own meter figures in `usage.steps`.
+   */
+  steps?: string[];
+}
+
+export interface XSMeterUsage {
+  allocate: number | null;
+  currentHeapCount: number | null;
+  compute: number | null;
+}
+
+function meterUsageOf(result: unknown): XSMeterUsage {
+  const m = (result as { meterUsage?: Partial<XSMeterUsage> } | undefined)?.meterUsage ?? {};
+  return { allocate: m.allocate ?? null, currentHeapCount: m.currentHeapCount ?? null, compute: m.compute ?? null };
 }
 
 const bundles = new Map<string, string>();
@@ -47,7 +72,7 @@ export async function bundleForXS(entry: string): Promise<string> {
 }
 
 /** Bundle `entry` and run it in XS; resolves with everything it reported. */
-export async function runInXS<T = unknown>(entry: string, input?: unknown): Promise<XSRun<T>> {
+export async function runInXS<T = unknown>(entry: string, input?: unknown, options: XSRunOptions = {}): Promise<XSRun<T>> {
   const code = await bundleForXS(entry);
   const reports: T[] = [];
   const decoder = new TextDecoder();
@@ -69,16 +94,20 @@ export async function runInXS<T = unknown>(entry: string, input?: unknown): Prom
       return new Uint8Array(0);
     },
   });
+  let usage: XSRun<T>['usage'];
   try {
-    await worker.evaluate(`
+    const before = await worker.evaluate(`
       globalThis.xsInput = ${JSON.stringify(input ?? null)};
       globalThis.report = (v) => { issueCommand(new TextEncoder().encode(JSON.stringify(v)).buffer); };
     `);
-    await worker.evaluate(code);
+    const after = await worker.evaluate(code);
+    const steps: XSMeterUsage[] = [];
+    for (const step of options.steps ?? []) steps.push(meterUsageOf(await worker.evaluate(step)));
+    usage = { before: meterUsageOf(before), after: meterUsageOf(after), steps };
   } catch (e) {
     throw new Error(`XS run of ${entry} failed: ${(e as Error).message}${stderr ? `\nXS stderr:\n${stderr}` : ''}`);
   } finally {
     await worker.close().catch(() => undefined);
   }
-  return { reports, bundleBytes: code.length };
+  return { reports, bundleBytes: code.length, usage };
 }
