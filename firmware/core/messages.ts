@@ -13,9 +13,14 @@ export function signedText<T>(body: T, secretKey: Uint8Array): string {
   return canonicalize(signBody(body, secretKey));
 }
 
-/** MQTT password: a Login token with the persisted counter, so it needs no clock (docs/protocol.md §3 (a)). */
-export function loginPassword(grid: string, meter: string, ctr: number, secretKey: Uint8Array): string {
+/**
+ * MQTT password: a Login token with the persisted counter, so it needs no clock
+ * (docs/protocol.md §3 (a)). A meter not enrolled yet adds its public key: the
+ * gateway has no other way to check the token.
+ */
+export function loginPassword(grid: string, meter: string, ctr: number, secretKey: Uint8Array, publicKey?: string): string {
   const body: LoginBody = { type: 'Login', grid, id: meter, client: meter, ctr };
+  if (publicKey !== undefined) body.publicKey = publicKey;
   return signedText(body, secretKey);
 }
 

@@ -162,7 +162,7 @@ export class Meter {
 
     this.log.log('info', `meter ${this.meterId} public key ${this.publicKey}${identity.created ? ' (new key made on this device)' : ''}`);
     if (!this.enrolled) {
-      this.log.log('info', `not enrolled: helios meter enroll --meter ${this.meterId} --public-key ${this.publicKey} --participant <email>`);
+      this.log.log('info', `not enrolled: helios meter enroll --meter ${this.meterId} --public-key ${this.publicKey} --participant <email> --installer <name> --location <text>`);
     }
   }
 
@@ -470,7 +470,7 @@ export class Meter {
     return {
       clientId: this.meterId,
       username: this.meterId,
-      password: loginPassword(this.cfg.grid, this.meterId, ctr, this.key.secretKey),
+      password: loginPassword(this.cfg.grid, this.meterId, ctr, this.key.secretKey, this.enrolled ? undefined : this.publicKey),
       will: { topic: this.topics.status, payload: offlineStatus(this.meterId), retain: true },
       keepaliveMs: this.cfg.keepaliveMs,
     };
@@ -539,6 +539,9 @@ export class Meter {
         this.admitCredit(decode(payload, signed(CreditTokenBody), MAX_METER_MESSAGE_BYTES));
         return;
       case 'enrolment':
+        // An empty retained message clears the certificate on the broker (a revocation). It is
+        // configuration going away, not a command: the meter keeps its pinned authority.
+        if (payload.length === 0) return;
         this.acceptEnrolment(decode(payload, signed(EnrolmentBody), MAX_METER_MESSAGE_BYTES));
         return;
       default:

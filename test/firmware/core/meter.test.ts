@@ -35,9 +35,14 @@ test('the Hello and the login token are signed by the meter key; the secret key 
   const hello = signed(HelloBody).parse(parseJson(w.broker.messages('/hello')[0].payload), '');
   t.true(verifyBody(hello, hello.body.publicKey));
   t.is(keyIdOf(hello.body.publicKey), w.meter.meterId);
+  // Not enrolled yet: the token carries the public key, so the gateway can check it (docs/protocol.md §3).
   const login = parseJson(w.broker.connects[0].password) as { body: Record<string, unknown>; sig: string };
-  t.deepEqual(login.body, { type: 'Login', grid: 'testgrid', id: w.meter.meterId, client: w.meter.meterId, ctr: 1 });
+  t.deepEqual(login.body, { type: 'Login', grid: 'testgrid', id: w.meter.meterId, client: w.meter.meterId, ctr: 1, publicKey: w.meter.publicKey });
   t.true(verifyBody(login as never, w.meter.publicKey));
+  w.gateway.enrol(w.meter.meterId);
+  w.run(5000);
+  const enrolledLogin = parseJson(w.broker.connects[1].password) as { body: Record<string, unknown> };
+  t.deepEqual(enrolledLogin.body, { type: 'Login', grid: 'testgrid', id: w.meter.meterId, client: w.meter.meterId, ctr: 2 }, 'enrolled: no key in the token');
   t.is(w.broker.connects[0].clientId, w.meter.meterId);
   t.is(w.broker.connects[0].will.payload, `{"meter":"${w.meter.meterId}","state":"offline","type":"Status"}`);
   t.true(w.broker.connects[0].will.retain);

@@ -311,12 +311,18 @@ export function retainedScenario(): Record<string, unknown> {
     w.broker.dropClient(id);
     w.run(30_000);
   }
+  const afterReconnects = { relaySwitches: w.relayLog.length, replays: w.meter.counters.get('E_CREDIT_REPLAY') };
+  // The gateway clears the retained certificate (a revocation): configuration going away, not a command.
+  const before = w.meter.counters.snapshot();
+  w.broker.publish(topics.meter(GRID, id, 'enrolment'), '', true);
+  w.run(1000);
   return {
     relaySwitchesBefore: relayBefore,
-    relaySwitchesAfter: w.relayLog.length,
+    relaySwitchesAfter: afterReconnects.relaySwitches,
     relay: w.meter.snapshot().relay,
-    replays: w.meter.counters.get('E_CREDIT_REPLAY'),
+    replays: afterReconnects.replays,
     enrolments: w.broker.messages('/enrolment').length,
+    afterClear: { sameCounts: canonicalize(w.meter.counters.snapshot()) === canonicalize(before), relaySwitches: w.relayLog.length, enrolled: w.meter.snapshot().enrolled },
   };
 }
 

@@ -64,6 +64,7 @@ test('a retained token and the retained enrolment, delivered again on every reco
   t.is(r.relaySwitchesAfter, r.relaySwitchesBefore);
   t.is(r.relay, 'open', 'the 5 Wh were used up before the reconnects');
   t.is(r.replays, 3, 'the retained token came back three times and was refused three times');
+  t.deepEqual(r.afterClear, { sameCounts: true, relaySwitches: r.relaySwitchesBefore, enrolled: true }, 'an emptied retained certificate is no error and switches nothing');
 });
 
 test('the wallet holds at most MAX_TOKENS live tokens, fits one preference value full, and refuses one more with its own code', (t) => {

@@ -195,7 +195,11 @@ export class FakeBroker {
 
   private route(m: Delivered): void {
     this.log.push(m);
-    if (m.retain) this.retained.set(m.topic, m.payload);
+    // [MQTT-3.3.1-10]: an empty retained message removes the retained one (and is delivered as it is).
+    if (m.retain) {
+      if (m.payload === '') this.retained.delete(m.topic);
+      else this.retained.set(m.topic, m.payload);
+    }
     for (const c of this.clients) {
       if (c.subscriptions.has(m.topic)) {
         const link = c;

@@ -65,8 +65,9 @@ async function startBroker(port = 0, gatewayReady: () => Promise<void> = () => P
         const token = signed(LoginBody).parse(parseJson(password?.toString('utf8') ?? ''), '');
         const b = token.body;
         if (b.id !== username || b.client !== client.id || b.grid !== GRID) return refuse(`E_BAD_LOGIN ${username}`);
-        const key = meterKeys.get(b.id);
-        if (key && !verifyBody(token, key)) return refuse(`E_BAD_LOGIN signature ${username}`);
+        // An enrolled meter's key is known; a new meter sends its key in the token, bound by its key id.
+        const key = meterKeys.get(b.id) ?? b.publicKey;
+        if (!key || keyIdOf(key) !== b.id || !verifyBody(token, key)) return refuse(`E_BAD_LOGIN signature ${username}`);
         if (b.ctr === undefined || b.ctr <= (lastCtr.get(b.id) ?? 0)) return refuse(`E_LOGIN_REPLAY ${username}`);
         lastCtr.set(b.id, b.ctr);
         logins.push({ id: b.id, ctr: b.ctr });
