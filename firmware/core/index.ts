@@ -11,6 +11,7 @@ export * from './clock.ts';
 export * from './backoff.ts';
 export * from './outbox.ts';
 export * from './s0.ts';
+export * from './energy-ic.ts';
 export * from './wallet.ts';
 export * from './identity.ts';
 export * from './messages.ts';
