@@ -326,7 +326,12 @@ export class Meter {
         for (const e of gone) this.log.log('info', `credit token ${e.nonce} window over (${e.remainingMWh} mWh unused)`);
       }
     }
-    this.persistIfDue();
+    try {
+      this.persistIfDue();
+    } catch (e) {
+      // A failing flash must not stop the relay from following the credit.
+      this.count(codeOf(e), `registers not persisted: ${messageOf(e)}`);
+    }
     this.decideRelay();
     this.planCredit();
   }
@@ -382,8 +387,8 @@ export class Meter {
     // Until the clock is set no window can be judged: the installer's power-on state holds.
     const close = now === undefined ? this.cfg.relayPowerOn === 'closed' : this.wallet.available(now) > 0;
     if (close === this.relayClosed) return;
+    this.relay.set(close); // first, so a driver that throws leaves the meter's idea of the relay true
     this.relayClosed = close;
-    this.relay.set(close);
     this.log.log('info', `relay ${close ? 'closed' : 'opened'}${now === undefined ? '' : ` (credit ${this.wallet.available(now)} mWh)`}`);
     if (this.connection) this.publishStatus();
   }

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { enrolmentScenario, powerOnScenario } from './scenarios.ts';
-import { World } from '../helpers/world.ts';
+import { T0, World, nonce } from '../helpers/world.ts';
 import { fail, parseJson, signed, HelloBody, verifyBody, keyIdOf } from '../../../protocol/index.ts';
 import { FakeStorage } from '../helpers/fake-platform.ts';
 
@@ -73,4 +73,18 @@ test('a storage failure never crashes the meter: the reading is not sent, the er
   t.is(w.publishedReadings().length, sent + 1);
   const last = w.publishedReadings().at(-1)!;
   t.is(last.seq, w.publishedReadings().at(-2)!.seq + 1, 'no sequence number was burnt');
+});
+
+test('with the flash failing for good, the relay still opens when the credit runs out', (t) => {
+  const w = new World({ power: 1200 }).start();
+  w.run(2000);
+  const id = w.meter.meterId;
+  w.gateway.sendCredit(id, w.gateway.token(id, { energyMWh: 20_000, validFrom: T0, validUntil: T0 + 3_600_000, nonce: nonce(0x77) }));
+  w.run(2000);
+  t.is(w.meter.snapshot().relay, 'closed');
+  (w.storage as FakeStorage).set = () => fail('E_STORAGE_FAILED', 'nvs set fail');
+  w.run(2 * 60_000); // 20 Wh at 1.2 kW last one minute
+  t.is(w.meter.snapshot().relay, 'open');
+  t.is(w.relay.closed, false);
+  t.true(w.meter.snapshot().importMWh >= 20_000);
 });
