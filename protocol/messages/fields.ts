@@ -14,6 +14,17 @@ export const meterId = keyId;
 export const hash = () => str({ max: 64, pattern: /^[0-9a-f]{64}$/, format: 'SHA-256 hash (64 lowercase hex characters)' });
 export const txId = hash;
 export const email = () => str({ min: 3, max: 254, pattern: /^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$/, format: 'email address in lowercase (the participant id)' });
+/**
+ * The community storage's token account (docs/market.md §5). Not an email, so it can
+ * never be a household's id; only a Mint may name it, to fund the storage's purchases.
+ */
+export const STORAGE_ACCOUNT = 'storage';
+/** A Mint recipient: a participant's email, or the storage account. */
+export const mintRecipient = () => str({
+  min: 3, max: 254,
+  pattern: /^(?:storage|[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,})$/,
+  format: 'email address in lowercase (the participant id), or "storage" (the community storage account)',
+});
 export const publicKey = () => str({
   max: 44,
   pattern: /^[A-Za-z0-9_-]{44}$/,

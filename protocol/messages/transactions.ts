@@ -6,7 +6,7 @@
  */
 import { array, bool, int, literal, object, oneOf, optional, tagged, type Infer, type ObjectOf } from '../schema.ts';
 import {
-  amountMicroHec, email, energyMWh, gridId, keyId, listingId, meterId, name, nonce, priceMicroHecPerKWh, publicKey,
+  amountMicroHec, email, energyMWh, gridId, keyId, listingId, MAX_SAFE, meterId, mintRecipient, name, nonce, priceMicroHecPerKWh, publicKey,
   registerMWh, text, timeMs, txId,
 } from './fields.ts';
 
@@ -56,7 +56,8 @@ const transfer = {
 };
 const mint = {
   type: literal('Mint'), ...common,
-  to: email(),
+  /** A household, or "storage" to fund the community storage's purchases (docs/market.md §5). */
+  to: mintRecipient(),
   amountMicroHec: amountMicroHec(),
   memo: optional(text(140)),
 };
@@ -111,6 +112,12 @@ const settle = {
   listing: listingId(),
   /** Metered energy in the delivery period, per meter that traded; checked against the committed readings. */
   metered: array(meteredEnergy, { max: 20_000 }),
+  /**
+   * The figures are computed from the readings committed in blocks up to this
+   * height (below the Settle's own block), so anyone can recompute them exactly:
+   * `helios ledger verify` does (E_METERED_MISMATCH).
+   */
+  readingsHeight: int(0, MAX_SAFE),
 };
 
 // Central storage (the paper's community battery).
@@ -120,6 +127,8 @@ const storageDeposit = {
   energyMWh: energyMWh(),
   /** The delivery period the export was metered in. */
   period: listingId(),
+  /** As Settle's: energyMWh is at most the export the readings committed up to this height show. */
+  readingsHeight: int(0, MAX_SAFE),
 };
 const storagePurchase = {
   type: literal('StoragePurchase'), ...common,
