@@ -49,7 +49,8 @@ export class MeterClock {
    */
   learn(timeMs: number, source: TimeSource): boolean {
     if (this.isSetFlag && source === 'gateway' && Math.abs(timeMs - this.now()) <= TIME_STEP_THRESHOLD_MS) return false;
-    this.offset = timeMs - this.base.now();
+    // Whole ms: SNTP may deliver a fraction, and every time on the wire is an integer (docs/protocol.md §1).
+    this.offset = Math.round(timeMs) - Math.round(this.base.now());
     this.isSetFlag = true;
     return true;
   }

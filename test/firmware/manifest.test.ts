@@ -27,8 +27,8 @@ const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) a
 
 /** Modules the SDK provides through the manifests this one includes. */
 const SDK_MODULES: Record<string, string[]> = {
-  esp32: ['timer', 'time', 'preference', 'mqtt', 'securesocket', 'wifi', 'net', 'sntp', 'mc/config', 'embedded:io/digital'],
-  lin: ['timer', 'time', 'preference', 'mqtt', 'securesocket', 'net', 'mc/config'],
+  esp32: ['timer', 'preference', 'mqtt', 'securesocket', 'wifi', 'net', 'sntp', 'mc/config', 'embedded:io/digital'],
+  lin: ['timer', 'preference', 'mqtt', 'securesocket', 'net', 'mc/config'],
 };
 
 interface ModuleFile {

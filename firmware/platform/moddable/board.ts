@@ -19,7 +19,7 @@ export interface NetworkEvents {
 export interface Board {
   /** Configure the relay output, driving it to `closed` from its first instant (ECMA-419 initialValue). */
   relay(closed: boolean): RelayOutput;
-  /** Watch the S0 inputs; report every edge with its line level and a monotonic time in ms. */
+  /** Watch the S0 inputs; report every edge with its line level and the time in ms on the meter's clock (Date.now()). */
   watchS0(onEdge: (channel: 'import' | 'export', level: number, tMs: number) => void): void;
   /** Bring the network up and keep it up; learn the time. */
   network(events: NetworkEvents): void;

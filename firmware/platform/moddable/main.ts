@@ -15,7 +15,7 @@ import { ModdableMqttTransport } from './mqtt.ts';
 import { preferenceStore } from './preference.ts';
 import { parseInstallerSettings } from './settings.ts';
 
-const console: Logger = {
+const logger: Logger = {
   log(level, message) {
     trace(`${level === 'info' ? '' : level.toUpperCase() + ' '}${message}\n`);
   },
@@ -39,7 +39,7 @@ function boot(): Meter {
     transport: new ModdableMqttTransport(settings.broker),
     relay,
     energy,
-    log: console,
+    log: logger,
   });
   board.watchS0((channel, level, tMs) => energy.edge(channel, level, tMs));
   meter.start();

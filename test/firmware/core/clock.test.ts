@@ -16,6 +16,8 @@ test('Time steps an unset clock; a set clock only when more than 30 s off; SNTP 
   t.true(c.learn(T0 + 5000 + 30_001, 'gateway'));
   t.true(c.learn(T0 + 5000 + 30_002, 'sntp'));
   t.is(c.now(), T0 + 35_002);
+  c.learn(T0 + 40_000.6, 'sntp');
+  t.true(Number.isInteger(c.now()), 'an SNTP fraction never reaches a reading');
 });
 
 test('with the clock unset the meter sends no reading and says so; Time sets it and readings start', (t) => {

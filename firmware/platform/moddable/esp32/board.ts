@@ -5,7 +5,6 @@
  */
 import Digital from 'embedded:io/digital';
 import SNTP from 'sntp';
-import Time from 'time';
 import Timer from 'timer';
 import WiFi from 'wifi';
 import fillRandom from 'helios/native/entropy';
@@ -70,7 +69,8 @@ const createBoard: BoardFactory = (s) => {
           mode,
           edge: Digital.Rising | Digital.Falling,
           onReadable(this: Digital) {
-            onEdge(channel, this.read(), Time.ticks);
+            // Date.now(): the same time base as the meter's clock (firmware never sets the RTC; see clock.ts).
+            onEdge(channel, this.read(), Date.now());
           },
         });
       };

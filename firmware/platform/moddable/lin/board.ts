@@ -4,7 +4,6 @@
  * household drawing `simPowerW` while supplied. Network and clock are the host's.
  * Mapped to the module "helios/board" for `-p lin`.
  */
-import Time from 'time';
 import Timer from 'timer';
 import fillRandom from 'helios/native/entropy';
 import type { Board, BoardFactory } from '../board.ts';
@@ -31,8 +30,8 @@ const createBoard: BoardFactory = (s) => {
       const active = s.s0.activeLevel;
       Timer.repeat(() => {
         if (!supplied) return;
-        onEdge('import', active, Time.ticks);
-        Timer.set(() => onEdge('import', active === 1 ? 0 : 1, Time.ticks), PULSE_WIDTH_MS);
+        onEdge('import', active, Date.now());
+        Timer.set(() => onEdge('import', active === 1 ? 0 : 1, Date.now()), PULSE_WIDTH_MS);
       }, everyMs);
     },
     network(events) {
