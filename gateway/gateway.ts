@@ -13,6 +13,7 @@ import { systemClock, type Clock, type KeyPair } from '../protocol/index.ts';
 import { createApi } from './api/server.ts';
 import { authorityRoutes } from './api/routes/authority.ts';
 import { ledgerRoutes } from './api/routes/ledger.ts';
+import { marketRoutes } from './api/routes/market.ts';
 import { meterRoutes } from './api/routes/meters.ts';
 import { AuthoritySigner } from './authority.ts';
 import { HeliosBroker } from './broker/server.ts';
@@ -22,6 +23,7 @@ import { VerifierPool } from './crypto/verifierPool.ts';
 import { openKey, readKeystore } from './keystore.ts';
 import { ChainStore } from './ledger/chainStore.ts';
 import { Ledger } from './ledger/ledger.ts';
+import { MarketService } from './market/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { CreditService } from './metering/credit.ts';
 import { ReadingsPipeline } from './metering/pipeline.ts';
@@ -50,6 +52,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** Signature-checking worker threads (default: one per core). */
   verifyWorkers?: number;
+  /** Market: issue the broadcasts when Node-RED has not (default true; tests of other parts may turn it off). */
+  marketFallback?: boolean;
   /** Override broker limits (tests). */
   limits?: Partial<Pick<GatewayConfig['mqtt'], 'maxPacketBytes' | 'ratePerSec' | 'burstSec' | 'maxClients'>>;
 }
@@ -72,6 +76,7 @@ export class Gateway {
   readonly pipeline: ReadingsPipeline;
   readonly credits: CreditService;
   readonly service: MeteringService;
+  readonly market: MarketService;
   broker!: HeliosBroker;
   httpUrl = '';
   private readonly opts: GatewayOptions;
@@ -110,10 +115,15 @@ export class Gateway {
       sendTime: (m) => service!.sendTime(m),
     });
     const operator = new SecretChecker(this.config.operator);
+    this.market = new MarketService({
+      ledger: this.ledger, authority: this.authority, db: this.db, energy: (m, from, to) => this.metering.energyBetween(m, from, to),
+      publish, clock: this.clock, log: this.log.child({ part: 'market' }), metrics: this.metrics, fallback: opts.marketFallback,
+    });
     service = new MeteringService({
       ledger: this.ledger, store: this.metering, pipeline: this.pipeline, availability: this.availability, credits: this.credits,
       authority: this.authority, operator, clock: this.clock, metrics: this.metrics, log: mlog, publish,
       kick: (id) => this.broker?.kick(id),
+      operatorCommand: (command, payload) => this.market.operatorCommand(command, payload),
     });
     this.service = service;
     const alog = this.log.child({ part: 'api' });
@@ -121,6 +131,7 @@ export class Gateway {
     ledgerRoutes(this.api, { ledger: this.ledger, clock: this.clock, log: alog });
     authorityRoutes(this.api, { ledger: this.ledger, signer: this.authority, operator, clock: this.clock, log: alog });
     meterRoutes(this.api, { ledger: this.ledger, store: this.metering, availability: this.availability, metrics: this.metrics });
+    marketRoutes(this.api, { ledger: this.ledger, clock: this.clock });
   }
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
@@ -170,6 +181,8 @@ export class Gateway {
       maxClients: o.limits?.maxClients ?? m.maxClients,
     }, this.service, this.clock, this.metrics, this.log.child({ part: 'broker' }));
     this.service.start();
+    // Before block production: whatever the market owes after a restart goes into the first block.
+    this.market.start();
     await this.api.listen({ host: o.httpHost ?? this.config.http.host, port: o.httpPort ?? this.config.http.port });
     const addr = this.api.server.address() as AddressInfo;
     this.httpUrl = `http://${hostPart(addr.address)}:${addr.port}`;
@@ -205,6 +218,7 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    this.market.stop();
     this.producer.stop();
     await this.broker.close();
     this.pipeline.close();

@@ -15,6 +15,10 @@ import type { ChainStore } from './chainStore.ts';
 import { genesisHash, genesisState } from './genesis.ts';
 import { publicKeyOf } from './keys.ts';
 import type { ChainTip } from './aura.ts';
+import { keys, type ParticipantEntry, type StorageEntry, type SupplyEntry } from './entities.ts';
+import type { State } from './state.ts';
+import { CommittedReadings } from '../market/metered.ts';
+import { periodOf } from '../market/period.ts';
 
 export interface Fault {
   height: number;
@@ -77,6 +81,7 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
   for (const a of genesis.authorities) keyIndex.set(a.keyId, a.publicKey);
   for (const [, p] of state.entries<{ keyId: string; publicKey: string }>('participant/')) keyIndex.set(p.keyId, p.publicKey);
   const chunkTxs = opts.chunkTxs ?? 4000;
+  const readingsAt = new CommittedReadings(store.db);
 
   const load = (from: number): Chunk | undefined => {
     if (from > top) return undefined;
@@ -148,6 +153,8 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
         if (!isHeliosError(e)) throw e;
         return finish({ height: h, code: e.code, message: e.message });
       }
+      const metered = checkMetered(block, readingsAt, genesis);
+      if (metered) return finish(metered);
       tip = tipOf(block);
       report.blocks++;
       report.txs += block.txs.length;
@@ -173,6 +180,10 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
     if (!seen.has(key)) report.stateFaults.push({ key, height: tip.height, problem: 'row is missing from the state table (deleted)' });
   }
   report.stateEntries = state.size;
+  const t = tokenTotals(state);
+  if (t.heldMicroHec !== t.mintedMicroHec) {
+    report.stateFaults.push({ key: keys.supply, height: tip.height, problem: `tokens are not conserved: balances + escrow + storage fund = ${t.heldMicroHec} µHEC, minted ${t.mintedMicroHec} µHEC` });
+  }
   report.stateFaults.sort((a, b) => a.height - b.height || (a.key < b.key ? -1 : 1));
   if (report.stateFaults.length) {
     const f = report.stateFaults[0];
@@ -187,4 +198,44 @@ function hashJsonKeyId(publicKey: string): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * The conservation invariant: Σ participants' (balance + escrow) + the storage fund
+ * = all µHEC ever minted (genesis allocations and Mint). Only Mint creates tokens;
+ * every other transaction moves them.
+ */
+export function tokenTotals(state: Pick<State, 'entries' | 'get'>): { heldMicroHec: number; mintedMicroHec: number } {
+  let held = 0;
+  for (const [, p] of state.entries<ParticipantEntry>('participant/')) held += p.balanceMicroHec + p.escrowMicroHec;
+  held += state.get<StorageEntry>(keys.storage)?.fundMicroHec ?? 0;
+  return { heldMicroHec: held, mintedMicroHec: state.get<SupplyEntry>(keys.supply)?.mintedMicroHec ?? 0 };
+}
+
+/**
+ * Settle's and StorageDeposit's metered figures against the readings committed up to
+ * their `readingsHeight` (docs/market.md §8): Settle's must be exactly what those
+ * readings say, a deposit at most the export they show.
+ */
+function checkMetered(block: Block, readings: CommittedReadings, genesis: Genesis): Fault | undefined {
+  const h = block.header.height;
+  for (const tx of block.txs) {
+    const b = tx.body;
+    if (b.type === 'Settle') {
+      const p = periodOf(b.listing, genesis.marketPeriodMs);
+      for (const [i, row] of b.metered.entries()) {
+        const e = readings.energy(row.meter, p.deliveryStart, p.deliveryEnd, b.readingsHeight);
+        if (e.importMWh !== row.importMWh || e.exportMWh !== row.exportMWh) {
+          return { height: h, code: 'E_METERED_MISMATCH', message: `block ${h}: Settle of ${b.listing} says meter ${row.meter} imported ${row.importMWh} and exported ${row.exportMWh} mWh (metered[${i}]), but the readings committed up to block ${b.readingsHeight} say ${e.importMWh} and ${e.exportMWh}` };
+        }
+      }
+    } else if (b.type === 'StorageDeposit') {
+      const p = periodOf(b.period, genesis.marketPeriodMs, 'body.period');
+      const e = readings.energy(b.meter, p.deliveryStart, p.deliveryEnd, b.readingsHeight);
+      if (b.energyMWh > e.exportMWh) {
+        return { height: h, code: 'E_METERED_MISMATCH', message: `block ${h}: StorageDeposit credits meter ${b.meter} for ${b.energyMWh} mWh in ${b.period}, but the readings committed up to block ${b.readingsHeight} show an export of ${e.exportMWh} mWh` };
+      }
+    }
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 /**
  * Properties of the ledger under random transaction streams, on a real SQLite file:
- * tokens are conserved (balances + escrow = minted), no balance goes negative, a
+ * tokens are conserved (balances + escrow + the storage fund = minted), no balance goes negative, a
  * replayed transaction is refused, and replaying the stored chain from genesis gives
  * the same state root.
  */
@@ -11,13 +11,14 @@ import { generateKeyPair, isHeliosError, type SignedTx } from '../../../protocol
 import { ChainStore } from '../../../gateway/ledger/chainStore.ts';
 import { Ledger } from '../../../gateway/ledger/ledger.ts';
 import { verifyChain } from '../../../gateway/ledger/verify.ts';
-import type { ParticipantEntry, SupplyEntry } from '../../../gateway/ledger/entities.ts';
+import type { ParticipantEntry, StorageEntry, SupplyEntry } from '../../../gateway/ledger/entities.ts';
 import { openDb } from '../../../gateway/store/db.ts';
 import { makeGrid, tempDir, testEntropy, type Household } from '../../helpers/grid.ts';
 
 type Action =
   | { kind: 'register'; role: 'prosumer' | 'consumer' }
   | { kind: 'mint'; to: number; amount: number }
+  | { kind: 'fundStorage'; amount: number }
   | { kind: 'transfer'; from: number; to: number; amount: number }
   | { kind: 'replay'; which: number }
   | { kind: 'block' };
@@ -25,6 +26,7 @@ type Action =
 const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('register' as const), role: fc.constantFrom('prosumer' as const, 'consumer' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('mint' as const), to: fc.nat(20), amount: fc.integer({ min: 1, max: 50_000_000 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('fundStorage' as const), amount: fc.integer({ min: 1, max: 50_000_000 }) }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('transfer' as const), from: fc.nat(20), to: fc.nat(20), amount: fc.integer({ min: 1, max: 80_000_000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('replay' as const), which: fc.nat(100) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('block' as const) }) },
@@ -37,6 +39,10 @@ function totals(ledger: Ledger) {
     held += p.balanceMicroHec + p.escrowMicroHec;
     if (p.balanceMicroHec < 0 || p.escrowMicroHec < 0) negative++;
   }
+  // The community storage's fund (docs/market.md §5) is the one holder of tokens that is not a household.
+  const fund = ledger.state.get<StorageEntry>('storage')?.fundMicroHec ?? 0;
+  if (fund < 0) negative++;
+  held += fund;
   return { held, negative, minted: ledger.state.get<SupplyEntry>('supply')!.mintedMicroHec };
 }
 
@@ -77,6 +83,8 @@ test('random transaction streams conserve tokens, never go negative, refuse repl
           people.push({ name: `House ${people.length}`, email, role: a.role, key, nonce: 0 });
         } else if (a.kind === 'mint') {
           submit(grid.tx(auth, { type: 'Mint', to: people[a.to % people.length].email, amountMicroHec: a.amount }, t0), auth);
+        } else if (a.kind === 'fundStorage') {
+          submit(grid.tx(auth, { type: 'Mint', to: 'storage', amountMicroHec: a.amount }, t0), auth);
         } else if (a.kind === 'transfer') {
           const from = people[a.from % people.length];
           const to = people[a.to % people.length];

@@ -1,0 +1,47 @@
+/**
+ * The market over HTTP (docs/market.md §8): listings with their book, trades,
+ * clearing price and settlement; the history; standing orders; the storage.
+ * Read-only: households act by signing transactions (POST /api/tx), the gateway's
+ * scheduler and the operator's flows by authority transactions.
+ */
+import type { FastifyInstance } from 'fastify';
+import { fail, type Clock } from '../../../protocol/index.ts';
+import { keys, type ListingEntry } from '../../ledger/entities.ts';
+import type { Ledger } from '../../ledger/ledger.ts';
+import { currentListing, history, listingDetail, ordersOf, storageView } from '../../market/views.ts';
+
+export interface MarketRoutesDeps {
+  ledger: Ledger;
+  clock: Clock;
+}
+
+const LISTING_ID = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}Z$';
+const EMAIL = { type: 'string', minLength: 3, maxLength: 254 } as const;
+
+export function marketRoutes(app: FastifyInstance, { ledger, clock }: MarketRoutesDeps): void {
+  app.get('/api/market/listings/current', async () => {
+    const l = currentListing(ledger.state, ledger.genesis, clock.now());
+    if (!l) fail('E_UNKNOWN_LISTING', 'no kWhListing has been opened on this grid yet; the next one opens at the start of a period');
+    return listingDetail(ledger.state, l, clock.now());
+  });
+
+  app.get('/api/market/listings/:id', { schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: LISTING_ID } }, required: ['id'] } } }, async (req) => {
+    const { id } = req.params as { id: string };
+    const l = ledger.state.get<ListingEntry>(keys.listing(id));
+    if (!l) fail('E_UNKNOWN_LISTING', `there is no kWhListing ${id}; GET /api/market/history lists them`);
+    return listingDetail(ledger.state, l, clock.now());
+  });
+
+  app.get('/api/market/history', {
+    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 }, participant: EMAIL }, additionalProperties: false } },
+  }, async (req) => {
+    const q = req.query as { limit?: number; participant?: string };
+    return history(ledger.state, clock.now(), { limit: q.limit ?? 24, participant: q.participant?.toLowerCase() });
+  });
+
+  app.get('/api/market/orders', {
+    schema: { querystring: { type: 'object', properties: { participant: EMAIL }, additionalProperties: false } },
+  }, async (req) => ordersOf(ledger.state, (req.query as { participant?: string }).participant?.toLowerCase(), clock.now()));
+
+  app.get('/api/storage', async () => ({ ...storageView(ledger.state, ledger.genesis), t: clock.now() }));
+}
