@@ -55,7 +55,7 @@ export class MarketBroadcasts {
     const grid = this.genesis.grid;
     for (const id of closed) {
       const t = this.state.get<TradesEntry>(keys.trades(id));
-      if (t) this.publish(topics.trades(grid), canonicalize(tradesMessage(t, grid)), { qos: 1 });
+      if (t) this.publish(topics.trades(grid), canonicalize(tradesMessage(t, grid)));
     }
     if (touched.size) {
       const listings = [...touched].map((id) => this.state.get<ListingEntry>(keys.listing(id))).filter((l): l is ListingEntry => l !== undefined);
