@@ -20,4 +20,5 @@ export const commands: Record<string, CommandEntry> = {
   wallet: { summary: "a household's key and tokens: new, balance, send, mint", load: () => import('../gateway/cli/wallet.ts') },
   participant: { summary: 'register, list and show households', load: () => import('../gateway/cli/participant.ts') },
   meter: { summary: 'enrol, list, show and revoke meters; meters waiting for enrolment', load: () => import('../gateway/cli/meter.ts') },
+  market: { summary: 'the hourly market: status, offer, bid, cancel, history; storage, direct purchase, standing orders', load: () => import('../gateway/cli/market.ts') },
 };
