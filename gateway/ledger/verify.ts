@@ -222,7 +222,7 @@ function checkMetered(block: Block, readings: CommittedReadings, genesis: Genesi
   for (const tx of block.txs) {
     const b = tx.body;
     if (b.type === 'Settle') {
-      const p = periodOf(b.listing, genesis.marketPeriodMs);
+      const p = periodOf(b.listing, genesis);
       for (const [i, row] of b.metered.entries()) {
         const e = readings.energy(row.meter, p.deliveryStart, p.deliveryEnd, b.readingsHeight);
         if (e.importMWh !== row.importMWh || e.exportMWh !== row.exportMWh) {
@@ -230,7 +230,7 @@ function checkMetered(block: Block, readings: CommittedReadings, genesis: Genesi
         }
       }
     } else if (b.type === 'StorageDeposit') {
-      const p = periodOf(b.period, genesis.marketPeriodMs, 'body.period');
+      const p = periodOf(b.period, genesis, 'body.period');
       const e = readings.energy(b.meter, p.deliveryStart, p.deliveryEnd, b.readingsHeight);
       if (b.energyMWh > e.exportMWh) {
         return { height: h, code: 'E_METERED_MISMATCH', message: `block ${h}: StorageDeposit credits meter ${b.meter} for ${b.energyMWh} mWh in ${b.period}, but the readings committed up to block ${b.readingsHeight} show an export of ${e.exportMWh} mWh` };

@@ -9,9 +9,11 @@
  * ("2026-03-21T13:00Z", the paper's date and hour), so the market runs only on grids
  * whose period is a whole number of minutes.
  */
-import { fail } from '../../protocol/index.ts';
+import { fail, type Genesis, type ListingState } from '../../protocol/index.ts';
 import type { ListingEntry } from '../ledger/entities.ts';
-import type { ListingState } from '../../protocol/index.ts';
+
+/** What fixes a grid's periods: its genesis period and block period. */
+export type PeriodTiming = Pick<Genesis, 'marketPeriodMs' | 'blockPeriodMs'>;
 
 export const MINUTE_MS = 60_000;
 
@@ -26,7 +28,10 @@ export interface Period {
   id: string;
   deliveryStart: number;
   deliveryEnd: number;
-  /** The paper's 12:59 for 13:00–14:00: one sixtieth of a period before delivery. */
+  /**
+   * The paper's 12:59 for 13:00–14:00: one sixtieth of a period before delivery, and
+   * at least three block periods, so a close sent then is in a block before delivery.
+   */
   closesAt: number;
   /** The paper's 12:01: bidding for a period opens during the period before it. */
   opensAt: number;
@@ -58,13 +63,13 @@ export function periodStartAt(t: number, periodMs: number): number {
   return Math.floor(t / periodMs) * periodMs;
 }
 
-export function periodFrom(startMs: number, periodMs: number): Period {
+export function periodFrom(startMs: number, g: PeriodTiming): Period {
   return {
     id: listingIdOf(startMs),
     deliveryStart: startMs,
-    deliveryEnd: startMs + periodMs,
-    closesAt: startMs - Math.floor(periodMs / 60),
-    opensAt: startMs - periodMs,
+    deliveryEnd: startMs + g.marketPeriodMs,
+    closesAt: startMs - Math.max(Math.floor(g.marketPeriodMs / 60), 3 * g.blockPeriodMs),
+    opensAt: startMs - g.marketPeriodMs,
   };
 }
 
@@ -73,7 +78,8 @@ export function periodFrom(startMs: number, periodMs: number): Period {
  * (E_BAD_FORMAT), a grid period that is not whole minutes, or a start that is not on
  * the period grid (E_OUT_OF_RANGE, naming the nearest valid ids).
  */
-export function periodOf(id: string, periodMs: number, path = 'body.listing'): Period {
+export function periodOf(id: string, g: PeriodTiming, path = 'body.listing'): Period {
+  const periodMs = g.marketPeriodMs;
   const start = parseListingId(id);
   if (start === undefined) fail('E_BAD_FORMAT', `listing id ${JSON.stringify(id)} is not a real UTC date and minute ("YYYY-MM-DDTHH:MMZ")`, path);
   if (!marketPeriodOk(periodMs)) {
@@ -83,7 +89,7 @@ export function periodOf(id: string, periodMs: number, path = 'body.listing'): P
     const before = periodStartAt(start, periodMs);
     fail('E_OUT_OF_RANGE', `listing ${id} does not start a delivery period: periods are ${periodMs / MINUTE_MS} min long from 1970-01-01T00:00Z; use ${listingIdOf(before)} or ${listingIdOf(before + periodMs)}`, path);
   }
-  return periodFrom(start, periodMs);
+  return periodFrom(start, g);
 }
 
 /** The state a person sees: DELIVERING is AUCTION_CLOSED at or after the delivery start. */

@@ -38,7 +38,7 @@ export function openFallbackAt(p: Period, m: MarketTimes): number {
   return p.opensAt + m.openGraceMs;
 }
 
-/** When the gateway closes bidding itself: never before the scheduled close. */
+/** When the gateway closes bidding itself: never before the scheduled close (which keeps three blocks before delivery). */
 export function closeFallbackAt(p: Pick<Period, 'deliveryStart' | 'closesAt'>, m: MarketTimes): number {
   return Math.max(p.closesAt, p.deliveryStart - m.closeMarginMs);
 }

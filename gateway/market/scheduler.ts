@@ -113,7 +113,7 @@ export class MarketScheduler {
     const P = this.genesis.marketPeriodMs;
     const view = this.d.ledger.mempool.view;
     // 1. Open the next period's listing if the operator has not within its grace window.
-    const next = periodFrom(periodStartAt(now, P) + P, P);
+    const next = periodFrom(periodStartAt(now, P) + P, this.genesis);
     if (this.d.fallback !== false && !view.get(keys.listing(next.id)) && now >= openFallbackAt(next, this.times)) {
       if (this.submit(`open ${next.id}`, { type: 'AcceptOfferBroadcast', listing: next.id })) {
         this.fallbacks.inc({ tx: 'AcceptOfferBroadcast' });
@@ -144,7 +144,7 @@ export class MarketScheduler {
     }
     // 3. Storage deposits for periods over long enough for their readings to be in.
     for (;;) {
-      const p = periodFrom(this.nextDepositPeriod, P);
+      const p = periodFrom(this.nextDepositPeriod, this.genesis);
       if (now < settleDeadline(p, this.times)) break;
       const l = view.get<ListingEntry>(keys.listing(p.id));
       if (l && l.state !== 'SETTLED') break; // its own sellers first (Settle), then everyone else

@@ -14,7 +14,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export const acceptOfferBroadcast: Rule<TxOf<'AcceptOfferBroadcast'>> = ({ state, body, ctx }) => {
   const P = ctx.genesis.marketPeriodMs;
-  const period = periodOf(body.listing, P);
+  const period = periodOf(body.listing, ctx.genesis);
   if (state.get(keys.listing(body.listing))) {
     fail('E_LISTING_EXISTS', `listing ${body.listing} is already open (or has run); each delivery period has one listing`, 'body.listing');
   }

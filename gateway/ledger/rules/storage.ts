@@ -18,7 +18,7 @@ export const storageDeposit: Rule<TxOf<'StorageDeposit'>> = ({ state, body, ctx 
   if (body.readingsHeight >= ctx.height) {
     fail('E_OUT_OF_RANGE', `readingsHeight ${body.readingsHeight} is not below this block (${ctx.height}); the figure must come from readings already committed`, 'body.readingsHeight');
   }
-  const period = periodOf(body.period, ctx.genesis.marketPeriodMs, 'body.period');
+  const period = periodOf(body.period, ctx.genesis, 'body.period');
   if (ctx.blockTime < period.deliveryEnd) {
     fail('E_LISTING_NOT_CLOSED', `period ${period.id} runs until ${iso(period.deliveryEnd)}; its export is deposited after it`, 'body.period');
   }

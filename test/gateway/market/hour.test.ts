@@ -34,11 +34,12 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
 }
 
 test('an hour: broadcast, offers, close, credit tokens, metered delivery with one seller short, settlement with the right refunds', async (t) => {
-  // Delivery S…E is a whole hour; the demo clock starts 30 simulated minutes before it (never behind real time).
+  // Delivery S…E is a whole hour; the demo clock starts 45 simulated minutes before it (never behind real time),
+  // which leaves 9 real seconds to enrol the meters and post the book before delivery begins.
   const S = Math.ceil((Date.now() + 2 * HOUR) / HOUR) * HOUR;
   const E = S + HOUR;
   const L = listingIdOf(S);
-  const clock = scaledClock(systemClock(), 300, S - 30 * MIN);
+  const clock = scaledClock(systemClock(), 300, S - 45 * MIN);
   const grid = newGridDir({
     blockPeriodMs: 5000,
     marketPeriodMs: HOUR,
@@ -49,7 +50,7 @@ test('an hour: broadcast, offers, close, credit tokens, metered delivery with on
       { name: 'Asad', email: 'asad@example.org', role: 'consumer', allocationMicroHec: 10 * HEC },
       { name: 'Dana', email: 'dana@example.org', role: 'consumer', allocationMicroHec: 10 * HEC },
     ],
-    t: S - 31 * MIN,
+    t: S - 46 * MIN,
   });
   const [bilal, zarak, asad, dana] = grid.households;
   const G = grid.genesis.grid;
