@@ -23,8 +23,8 @@ import type { CommittedReadings } from './metered.ts';
 import { LOOKAHEAD_PERIODS, listingIdOf, marketPeriodOk, periodFrom, periodStartAt } from './period.ts';
 import { closeFallbackAt, marketTimes, openFallbackAt, settleDeadline, type MarketTimes } from './schedule.ts';
 import { placeStandingOrders, type EnergyBetween } from './standingOrders.ts';
-import { energyForMicroHec, paymentMicroHec } from '../../protocol/index.ts';
-import { storageOf } from '../ledger/rules/marketState.ts';
+import { paymentMicroHec } from '../../protocol/index.ts';
+import { storageOf, storageRoomMWh } from '../ledger/rules/marketState.ts';
 
 export interface SchedulerDeps {
   ledger: Ledger;
@@ -210,11 +210,10 @@ export class MarketScheduler {
       const e = this.d.readings.energy(m.meter, from, to, height);
       if (e.exportMWh <= 0) continue;
       const s = storageOf(view, this.genesis);
-      const room = s.capacityMWh - s.storedMWh;
-      const affordable = buy > 0 ? energyForMicroHec(s.fundMicroHec, buy) : room;
-      const energyMWh = Math.min(e.exportMWh, room, affordable, 1_000_000_000);
+      const room = storageRoomMWh(s, buy);
+      const energyMWh = Math.min(e.exportMWh, room, 1_000_000_000);
       if (energyMWh < 1) {
-        this.d.log.info('storage cannot take more export this period', { period, roomMWh: room, fundMicroHec: s.fundMicroHec });
+        this.d.log.info('storage cannot take more export this period (full, or its fund is spent)', { period, freeMWh: s.capacityMWh - s.storedMWh, fundMicroHec: s.fundMicroHec });
         break;
       }
       if (this.submit(`deposit ${period} ${m.meter}`, { type: 'StorageDeposit', meter: m.meter, energyMWh, period, readingsHeight: height })) {

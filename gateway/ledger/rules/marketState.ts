@@ -40,6 +40,17 @@ export function storageOf(state: StateWriter, genesis: Genesis): StorageEntry {
   return state.get<StorageEntry>(keys.storage) ?? { capacityMWh: genesis.storage.capacityMWh, storedMWh: 0, fundMicroHec: 0 };
 }
 
+/**
+ * The energy the storage can take now: its free room, and no more than its fund can
+ * pay for at the buy price, floor(fund·10⁶ / price) (docs/market.md §8.5).
+ */
+export function storageRoomMWh(s: StorageEntry, buyPriceMicroHecPerKWh: number): number {
+  const free = Math.max(0, s.capacityMWh - s.storedMWh);
+  if (buyPriceMicroHecPerKWh === 0) return free;
+  const affordable = (BigInt(s.fundMicroHec) * 1_000_000n) / BigInt(buyPriceMicroHecPerKWh);
+  return affordable < BigInt(free) ? Number(affordable) : free;
+}
+
 export function putStorage(state: StateWriter, s: StorageEntry): void {
   state.set(keys.storage, s);
 }

@@ -6,11 +6,11 @@
  * movements as they are. The metered figures are the authority's word here; `helios
  * ledger verify` recomputes them from the readings committed up to `readingsHeight`.
  */
-import { energyForMicroHec, fail, type TxOf } from '../../../protocol/index.ts';
+import { fail, type TxOf } from '../../../protocol/index.ts';
 import { settle, type EscrowedBuyOffer, type PVOffer, type Trade } from '../../market/index.ts';
 import { keys, type SettlementEntry, type TradesEntry } from '../entities.ts';
 import type { Rule, TxEvent } from './context.ts';
-import { getListing, openBook, payFromEscrow, putStorage, ref, releaseEscrow, storageOf } from './marketState.ts';
+import { getListing, openBook, payFromEscrow, putStorage, ref, releaseEscrow, storageOf, storageRoomMWh } from './marketState.ts';
 import { participant, putParticipant } from './context.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -43,8 +43,7 @@ export const settleListing: Rule<TxOf<'Settle'>> = ({ state, body, ctx }) => {
   // The storage takes surplus only while it has room and its fund can pay the buy price (docs/market.md §5).
   const storage = storageOf(state, ctx.genesis);
   const { buyPriceMicroHecPerKWh: buy, sellPriceMicroHecPerKWh: sell } = ctx.genesis.storage;
-  const free = Math.max(0, storage.capacityMWh - storage.storedMWh);
-  const room = buy > 0 ? Math.min(free, energyForMicroHec(storage.fundMicroHec, buy)) : free;
+  const room = storageRoomMWh(storage, buy);
   const result = settle({
     offers, bids, trades, metered: body.metered,
     storage: { capacityMWh: storage.storedMWh + room, storedMWh: storage.storedMWh, buyPriceMicroHecPerKWh: buy, sellPriceMicroHecPerKWh: sell },

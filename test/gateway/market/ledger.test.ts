@@ -274,3 +274,14 @@ test('seed: the paper\'s contract prices each trade at the buyer\'s bid and neve
   ]);
   t.is(w.escrow('Dana'), 0, 'Dana bought nothing: all her escrow back at close');
 });
+
+test('a storage fund far larger than its room is no problem: the room limits what it takes (no overflow at a 1 µHEC/kWh buy price)', (t) => {
+  const w = new World({ storage: { capacityMWh: 5 * KWH, buyPriceMicroHecPerKWh: 1, sellPriceMicroHecPerKWh: 2 } });
+  w.apply(w.auth({ type: 'Mint', to: 'storage', amountMicroHec: 4_000_000_000_000_000 }), NOON);
+  w.apply(w.auth({ type: 'AcceptOfferBroadcast', listing: L13 }), at(12, 1));
+  w.apply(w.tx('Bilal', { type: 'PVOffer', listing: L13, meter: w.meter('Bilal'), energyMWh: KWH }), at(12, 2));
+  w.apply(w.auth({ type: 'CloseBidding', listing: L13 }), at(12, 59));
+  w.apply(w.auth({ type: 'Settle', listing: L13, metered: [{ meter: w.meter('Bilal'), importMWh: 0, exportMWh: 7 * KWH }], readingsHeight: w.height }), at(14));
+  t.like(w.storage(), { storedMWh: 5 * KWH, fundMicroHec: 4_000_000_000_000_000 - 5 });
+  t.is(w.balance('Bilal'), 10 * HEC + 5, '5 kWh at 1 µHEC/kWh');
+});
