@@ -222,6 +222,7 @@ export class Gateway {
     this.producer.stop();
     await this.broker.close();
     this.pipeline.close();
+    this.metering.flush();
     await this.api.close();
     rmSync(this.paths.runFile, { force: true });
     this.db.close();

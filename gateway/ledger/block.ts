@@ -8,6 +8,7 @@ import {
 } from '../../protocol/index.ts';
 import { hashJson, merkleRootHex, sha256Hex } from '../crypto/hash.ts';
 import { verifyP256 } from '../crypto/p256-node.js';
+import { signText } from '../crypto/sign.ts';
 import { checkHeader, slotOf, type ChainTip } from './aura.ts';
 import { applyTx, type TxEvent } from './rules/index.ts';
 import { Draft, type State } from './state.ts';
@@ -73,7 +74,8 @@ export interface ProduceArgs {
   readings: ReadingsCommitment;
   /** Block time (ms). Its slot must be the author's. */
   t: number;
-  author: { keyId: string; secretKey: Uint8Array };
+  /** With its public key, the header is signed on OpenSSL; without, by the portable signer. */
+  author: { keyId: string; secretKey: Uint8Array; publicKey?: string };
 }
 
 export interface Produced {
@@ -117,7 +119,10 @@ export function produceBlock(a: ProduceArgs): Produced {
     stateRoot: a.state.rootWith(draft.changes),
   };
   checkHeader(header, a.parent, a.genesis);
-  const sig = toBase64url(signBytes(utf8Encode(canonicalize(header)), a.author.secretKey));
+  const text = canonicalize(header);
+  const sig = a.author.publicKey
+    ? signText(text, { publicKey: a.author.publicKey, secretKey: a.author.secretKey })
+    : toBase64url(signBytes(utf8Encode(text), a.author.secretKey));
   return { block: { header, sig, hash: blockHash(header), txs: included.map((p) => p.tx) }, included, changes: draft.changes, events, rejected };
 }
 

@@ -20,6 +20,7 @@ import type { TxEvent } from './rules/index.ts';
 export interface AuthorityKey {
   keyId: string;
   secretKey: Uint8Array;
+  publicKey?: string;
 }
 
 export interface LedgerOptions {

@@ -4,8 +4,9 @@
  * sends a meter all its still-valid tokens again whenever it subscribes, and the
  * meter ignores nonces it has already taken. Tokens are never retained.
  */
-import { canonicalize, signBody, topics, type Clock, type CreditTokenBody, type KeyPair, type Signed } from '../../protocol/index.ts';
+import { canonicalize, topics, type Clock, type CreditTokenBody, type KeyPair, type Signed } from '../../protocol/index.ts';
 import { sha256Hex } from '../crypto/hash.ts';
+import { signBodyFast } from '../crypto/sign.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { MeteringStore } from './store.ts';
@@ -43,7 +44,7 @@ export class CreditService {
       type: 'CreditToken', grid: this.grid, meter: r.meter, energyMWh: r.energyMWh,
       validFrom: r.validFrom, validUntil: r.validUntil, nonce: CreditService.nonceFor(r), issuer: this.authority.keyId, ref: r.ref,
     };
-    const token = signBody(body, this.authority.secretKey);
+    const token = signBodyFast(body, this.authority);
     const text = canonicalize(token);
     const fresh = this.store.saveCredit({ nonce: body.nonce, meter: r.meter, energyMWh: r.energyMWh, validFrom: r.validFrom, validUntil: r.validUntil, ref: r.ref, token: text, issuedAt: this.clock.now() });
     if (fresh) {

@@ -6,11 +6,12 @@
  */
 import type { Client, PublishPacket } from 'aedes';
 import {
-  canonicalize, decode, HelloBody, isHeliosError, keyIdOf, MAX_METER_MESSAGE_BYTES, MAX_TX_BYTES, parseTopic, signBody, signed,
+  canonicalize, decode, HelloBody, isHeliosError, keyIdOf, MAX_METER_MESSAGE_BYTES, MAX_TX_BYTES, parseTopic, signed,
   StatusMessage, topics, TxBody, verifyBody, type AckMessage, type Clock, type EnrolmentBody, type SignedTx, type TimeMessage, type TxResultMessage,
 } from '../../protocol/index.ts';
 import type { AuthoritySigner } from '../authority.ts';
 import { sha256Hex } from '../crypto/hash.ts';
+import { signBodyFast } from '../crypto/sign.ts';
 import type { Role } from '../broker/acl.ts';
 import { authenticate, type Login } from '../broker/auth.ts';
 import type { BrokerHandlers } from '../broker/server.ts';
@@ -253,11 +254,14 @@ export class MeteringService implements BrokerHandlers {
   }
 
   private announceMeter(m: MeterEntry): void {
+    // The certificate is dated by the block that enrolled the meter, so it is identical on every announcement.
+    const row = m.since > 0 ? this.d.ledger.store.blockRow(m.since) : undefined;
+    const enrolledAt = row ? parseHeaderTime(row.header) : this.d.ledger.genesis.t;
     const cert: EnrolmentBody = {
       type: 'Enrolment', grid: this.grid, meter: m.meter, participant: m.participant, authority: this.d.authority.key.publicKey,
-      pulsesPerKWh: m.pulsesPerKWh, relay: m.relay, t: this.d.clock.now(),
+      pulsesPerKWh: m.pulsesPerKWh, relay: m.relay, t: enrolledAt,
     };
-    this.d.publish(topics.meter(this.grid, m.meter, 'enrolment'), canonicalize(signBody(cert, this.d.authority.key.secretKey)), { retain: true });
+    this.d.publish(topics.meter(this.grid, m.meter, 'enrolment'), canonicalize(signBodyFast(cert, this.d.authority.key)), { retain: true });
     for (const c of discoveryConfigs(this.grid, m, this.d.availability.get(m.meter)?.fw ?? '')) {
       this.d.publish(c.topic, JSON.stringify(c.config), { retain: true });
     }
@@ -269,4 +273,8 @@ export class MeteringService implements BrokerHandlers {
     this.d.kick(m.meter);
     this.d.log.info('meter revoked: disconnected, discovery removed', { meter: m.meter });
   }
+}
+
+function parseHeaderTime(header: string): number {
+  return (JSON.parse(header) as { t: number }).t;
 }

@@ -45,8 +45,17 @@ export interface MeterStatusRow {
 
 export class MeteringStore {
   private readonly q;
+  /**
+   * Login counters and availability change on every connection; a storm of 10,000
+   * reconnects must not cost 20,000 fsyncs. They are written behind, in one
+   * transaction per flush (every few ms). A counter waiting to be written is still
+   * what later logins are checked against.
+   */
+  private readonly pendingCtr = new Map<string, number>();
+  private readonly pendingStatus = new Map<string, MeterStatusRow>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly db: DB) {
+  constructor(readonly db: DB, private readonly writeBehindMs = 50) {
     this.q = {
       insertReading: db.prepare(`INSERT INTO readings (meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertGap: db.prepare(`INSERT INTO reading_gaps (meter, after_seq, next_seq, detected_at) VALUES (?, ?, ?, ?)`),
@@ -120,15 +129,37 @@ export class MeteringStore {
   }
 
   loginCounter(id: string): number {
-    return (this.q.getCtr.get(id) as { ctr: number } | undefined)?.ctr ?? 0;
+    return this.pendingCtr.get(id) ?? (this.q.getCtr.get(id) as { ctr: number } | undefined)?.ctr ?? 0;
   }
 
   setLoginCounter(id: string, ctr: number): void {
-    this.q.setCtr.run(id, ctr);
+    if (ctr > this.loginCounter(id)) this.pendingCtr.set(id, ctr);
+    this.scheduleFlush();
   }
 
   saveStatus(s: MeterStatusRow): void {
-    this.q.upsertStatus.run(s);
+    this.pendingStatus.set(s.meter, { ...s });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    // I/O batching, not domain time: a real timer, whatever clock the gateway runs on.
+    if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), this.writeBehindMs);
+  }
+
+  /** Write pending counters and statuses now (also called on shutdown). */
+  flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (!this.pendingCtr.size && !this.pendingStatus.size) return;
+    const ctrs = [...this.pendingCtr];
+    const statuses = [...this.pendingStatus.values()];
+    this.db.transaction(() => {
+      for (const [id, ctr] of ctrs) this.q.setCtr.run(id, ctr);
+      for (const st of statuses) this.q.upsertStatus.run(st);
+    })();
+    for (const [id, ctr] of ctrs) if (this.pendingCtr.get(id) === ctr) this.pendingCtr.delete(id);
+    for (const st of statuses) if (this.pendingStatus.get(st.meter) === st) this.pendingStatus.delete(st.meter);
   }
 
   statuses(): MeterStatusRow[] {
