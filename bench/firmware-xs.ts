@@ -5,7 +5,7 @@
  * manual clock, a transport that accepts and discards.
  */
 import { p256 } from '@noble/curves/nist.js';
-import { ManualClock, generateKeyPair } from '../protocol/index.ts';
+import { ManualClock, generateKeyPair, signBytes } from '../protocol/index.ts';
 import {
   Meter, parseMeterConfig, readingPayload, type MqttTransport, type PreferenceStore, type PreferenceValue,
 } from '../firmware/core/index.ts';
@@ -55,10 +55,10 @@ g.bench = {
       type: 'Reading' as const, grid: 'bench', meter: key.keyId, seq: 1, t: 1774098000000, importMWh: 1234567, exportMWh: 89,
       powerW: -250, relay: 'closed' as const, creditMWh: 316, fw: 'helios-fw 0.1.0',
     };
-    for (let i = 0; i < 3; i++) readingPayload({ ...body, seq: i + 1 }, key.secretKey);
+    for (let i = 0; i < 3; i++) readingPayload({ ...body, seq: i + 1 }, (m) => signBytes(m, key.secretKey));
     let t0 = now();
     let bytes = 0;
-    for (let i = 0; i < n; i++) bytes = readingPayload({ ...body, seq: i + 10 }, key.secretKey).length;
+    for (let i = 0; i < n; i++) bytes = readingPayload({ ...body, seq: i + 10 }, (m) => signBytes(m, key.secretKey)).length;
     const signEncodeMs = (now() - t0) / n;
     t0 = now();
     for (let i = 0; i < n; i++) clock.advance(60_000);

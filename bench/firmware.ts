@@ -9,7 +9,7 @@
  */
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { canonicalBytes, generateKeyPair, publicKeyCoordinates, toBase64url } from '../protocol/index.ts';
+import { canonicalBytes, generateKeyPair, publicKeyCoordinates, signBytes, toBase64url } from '../protocol/index.ts';
 import { readingPayload } from '../firmware/core/index.ts';
 import { runInXS } from '../test/helpers/xs.ts';
 import { fmt, rate, table } from './lib/reference.ts';
@@ -27,7 +27,7 @@ const priv = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', x: toBase64url(x
 
 console.log('bench/firmware — one signed meter reading (RFC 8785 body, ECDSA P-256, envelope as sent)\n');
 let s = 1;
-const nodeReading = rate(() => readingPayload({ ...body, seq: s++ }, key.secretKey));
+const nodeReading = rate(() => readingPayload({ ...body, seq: s++ }, (m) => signBytes(m, key.secretKey)));
 const opensslSign = rate(() => nodeSign('sha256', msg, { key: priv, dsaEncoding: 'ieee-p1363' }));
 
 const N = 40;

@@ -5,12 +5,15 @@
  * deterministic too).
  */
 import {
-  canonicalize, signBody, topics,
+  canonicalize, toBase64url, topics, utf8Encode,
   type HelloBody, type LoginBody, type ReadingBody, type RelayState, type StatusMessage,
 } from '../../protocol/index.ts';
+import type { SignFn } from './platform.ts';
 
-export function signedText<T>(body: T, secretKey: Uint8Array): string {
-  return canonicalize(signBody(body, secretKey));
+/** The RFC 8785 text of the signed envelope { body, sig } (a base64url signature needs no escaping). */
+export function signedText<T>(body: T, sign: SignFn): string {
+  const text = canonicalize(body);
+  return `{"body":${text},"sig":"${toBase64url(sign(utf8Encode(text)))}"}`;
 }
 
 /**
@@ -18,19 +21,19 @@ export function signedText<T>(body: T, secretKey: Uint8Array): string {
  * (docs/protocol.md §3 (a)). A meter not enrolled yet adds its public key: the
  * gateway has no other way to check the token.
  */
-export function loginPassword(grid: string, meter: string, ctr: number, secretKey: Uint8Array, publicKey?: string): string {
+export function loginPassword(grid: string, meter: string, ctr: number, sign: SignFn, publicKey?: string): string {
   const body: LoginBody = { type: 'Login', grid, id: meter, client: meter, ctr };
   if (publicKey !== undefined) body.publicKey = publicKey;
-  return signedText(body, secretKey);
+  return signedText(body, sign);
 }
 
-export function helloPayload(grid: string, meter: string, publicKey: string, fw: string, secretKey: Uint8Array): string {
+export function helloPayload(grid: string, meter: string, publicKey: string, fw: string, sign: SignFn): string {
   const body: HelloBody = { type: 'Hello', grid, meter, publicKey, fw };
-  return signedText(body, secretKey);
+  return signedText(body, sign);
 }
 
-export function readingPayload(body: ReadingBody, secretKey: Uint8Array): string {
-  return signedText(body, secretKey);
+export function readingPayload(body: ReadingBody, sign: SignFn): string {
+  return signedText(body, sign);
 }
 
 export function onlineStatus(meter: string, relay: RelayState, fw: string, clockSet: boolean, t: number | undefined): string {

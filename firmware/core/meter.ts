@@ -21,8 +21,8 @@
  */
 import {
   AckMessage, CreditTokenBody, EnrolmentBody, MAX_METER_MESSAGE_BYTES, TimeMessage,
-  assertSignedBy, canonicalize, decode, every, fail, keyIdOf, parseJson, parseTopic, signed,
-  type EnrolmentBody as Enrolment, type KeyPair, type ReadingBody, type RelayState, type Signed,
+  assertSignedBy, canonicalize, decode, every, fail, keyIdOf, parseJson, parseTopic, signBytes, signed,
+  type EnrolmentBody as Enrolment, type ReadingBody, type RelayState, type Signed,
 } from '../../protocol/index.ts';
 import { Backoff } from './backoff.ts';
 import { MeterClock, type TimeSource } from './clock.ts';
@@ -32,7 +32,7 @@ import { DOMAIN, loadOrCreateIdentity } from './identity.ts';
 import { helloPayload, loginPassword, meterTopics, offlineStatus, onlineStatus, readingPayload } from './messages.ts';
 import { Outbox } from './outbox.ts';
 import type {
-  Clock, EnergySource, EntropySource, MqttConnectOptions, MqttConnection, MqttTransport, PreferenceStore, RelayOutput, TimerHandle,
+  Clock, EnergySource, EntropySource, MqttConnectOptions, MqttConnection, MqttTransport, PreferenceStore, RelayOutput, SignFn, SignerFactory, TimerHandle,
 } from './platform.ts';
 import { EMPTY_STATE, decodeState, encodeState, type MeterState } from './registers.ts';
 import { Session, type SessionState } from './session.ts';
@@ -59,6 +59,8 @@ export interface MeterDeps {
   relay: RelayOutput;
   energy: EnergySource;
   log?: Logger;
+  /** The platform's signer (hardware, or OpenSSL on Node); default: the core signs in JavaScript. */
+  signer?: SignerFactory;
 }
 
 /** What a person (or a test) can see of a meter at any moment. */
@@ -89,7 +91,8 @@ export class Meter {
   readonly counters = new Counters();
   /** True when this boot made the meter's key (its first boot). */
   readonly keyCreated: boolean;
-  private readonly key: KeyPair;
+  /** Signs with the meter's key; the secret itself is not kept on the object. */
+  private readonly sign: SignFn;
   private readonly cfg: MeterConfig;
   private readonly log: Logger;
   private readonly store: PreferenceStore;
@@ -135,10 +138,11 @@ export class Meter {
     this.wall = new MeterClock(deps.clock, deps.clockSet ?? false);
 
     const identity = loadOrCreateIdentity(deps.storage, deps.entropy);
-    this.key = identity.key;
     this.keyCreated = identity.created;
     this.meterId = identity.key.keyId;
     this.publicKey = identity.key.publicKey;
+    const secretKey = identity.key.secretKey;
+    this.sign = deps.signer ? deps.signer({ secretKey, publicKey: this.publicKey }) : (m) => signBytes(m, secretKey);
     this.topics = meterTopics(this.cfg.grid, this.meterId);
 
     this.stateStore = new SlotStore(deps.storage, DOMAIN, 'state');
@@ -384,8 +388,10 @@ export class Meter {
 
   private decideRelay(): void {
     const now = this.wall.wall();
-    // Until the clock is set no window can be judged: the installer's power-on state holds.
-    const close = now === undefined ? this.cfg.relayPowerOn === 'closed' : this.wallet.available(now) > 0;
+    // A meter enrolled without a relay (a prosumer's export meter, say) only measures: the supply stays on.
+    // Otherwise, until the clock is set no window can be judged and the installer's power-on state holds.
+    const unswitched = this.enrolment !== undefined && !this.enrolment.relay;
+    const close = unswitched ? true : now === undefined ? this.cfg.relayPowerOn === 'closed' : this.wallet.available(now) > 0;
     if (close === this.relayClosed) return;
     this.relay.set(close); // first, so a driver that throws leaves the meter's idea of the relay true
     this.relayClosed = close;
@@ -443,7 +449,7 @@ export class Meter {
       creditMWh: this.wallet.available(t),
       fw: this.cfg.fw,
     };
-    this.outbox.push({ seq, t, payload: readingPayload(body, this.key.secretKey) });
+    this.outbox.push({ seq, t, payload: readingPayload(body, this.sign) });
     this.pump();
   }
 
@@ -475,7 +481,7 @@ export class Meter {
     return {
       clientId: this.meterId,
       username: this.meterId,
-      password: loginPassword(this.cfg.grid, this.meterId, ctr, this.key.secretKey, this.enrolled ? undefined : this.publicKey),
+      password: loginPassword(this.cfg.grid, this.meterId, ctr, this.sign, this.enrolled ? undefined : this.publicKey),
       will: { topic: this.topics.status, payload: offlineStatus(this.meterId), retain: true },
       keepaliveMs: this.cfg.keepaliveMs,
     };
@@ -490,7 +496,7 @@ export class Meter {
     for (const topic of subs) connection.subscribe(topic);
     this.publishStatus();
     if (!this.enrolled) {
-      this.publish(this.topics.hello, helloPayload(this.cfg.grid, this.meterId, this.publicKey, this.cfg.fw, this.key.secretKey), false);
+      this.publish(this.topics.hello, helloPayload(this.cfg.grid, this.meterId, this.publicKey, this.cfg.fw, this.sign), false);
     }
     this.outbox.rewind();
     this.pump();
@@ -614,7 +620,8 @@ export class Meter {
     this.enrolment = b;
     this.enrolmentText = text;
     this.authorityKey = this.cfg.authorityKey ?? b.authority;
-    this.log.log('info', `enrolled for ${b.participant} by authority ${keyIdOf(b.authority)}`);
+    this.log.log('info', `enrolled for ${b.participant} by authority ${keyIdOf(b.authority)}${b.relay ? '' : ' (no relay: the supply is not switched)'}`);
+    this.decideRelay();
     // The gateway grants the meter ACL at CONNECT: log in again as an enrolled meter.
     if (first) this.session.reconnectNow();
   }

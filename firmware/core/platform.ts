@@ -85,3 +85,14 @@ export interface MqttTransport {
   /** Start connecting. Handlers fire later, never from inside this call. */
   connect(options: MqttConnectOptions, handlers: MqttHandlers): MqttConnection;
 }
+
+/**
+ * Signs with the meter's key: ECDSA P-256 over SHA-256 of `message`, returning 64
+ * bytes r‖s with s low (docs/protocol.md §1). A platform may supply one to move
+ * signing into hardware (ESP32 ECDSA peripheral, ATECC608) or, on Node, onto
+ * OpenSSL; without one the core signs in JavaScript (RFC 6979).
+ */
+export type SignFn = (message: Uint8Array) => Uint8Array;
+
+/** Makes the platform's signer for a key the core loaded or generated. */
+export type SignerFactory = (key: { secretKey: Uint8Array; publicKey: string }) => SignFn;

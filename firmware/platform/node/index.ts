@@ -4,3 +4,4 @@ export * from './mqtt.ts';
 export * from './storage.ts';
 export * from './energy.ts';
 export * from './relay.ts';
+export * from './signer.ts';

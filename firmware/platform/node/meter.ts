@@ -13,6 +13,8 @@ import { systemClock, type Clock, type EntropySource } from '../../../protocol/i
 import {
   Meter, parseMeterConfig, type EnergySource, type Logger, type MeterConfigInput, type PreferenceStore,
 } from '../../core/index.ts';
+import type { SignerFactory } from '../../core/platform.ts';
+import { opensslSigner } from './signer.ts';
 import { ProfileEnergySource, type PowerProfile } from './energy.ts';
 import { NodeMqttTransport, type NodeMqttOptions } from './mqtt.ts';
 import { VirtualRelay } from './relay.ts';
@@ -43,6 +45,8 @@ export interface NodeMeterOptions {
   /** Any other energy source (overrides power). */
   energy?: EnergySource;
   log?: Logger;
+  /** Who signs: 'javascript' (default, as the device does) or 'openssl' (fast, for simulating many meters). */
+  signer?: 'javascript' | 'openssl' | SignerFactory;
 }
 
 export interface NodeMeter {
@@ -75,6 +79,7 @@ export function createNodeMeter(options: NodeMeterOptions): NodeMeter {
     relay,
     energy,
     log: options.log,
+    signer: options.signer === 'openssl' ? opensslSigner : typeof options.signer === 'function' ? options.signer : undefined,
   });
   return {
     meter,

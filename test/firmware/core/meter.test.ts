@@ -88,3 +88,17 @@ test('with the flash failing for good, the relay still opens when the credit run
   t.is(w.relay.closed, false);
   t.true(w.meter.snapshot().importMWh >= 20_000);
 });
+
+test('a meter enrolled without a relay only measures: the supply stays on without credit, and export is metered', (t) => {
+  const w = new World({ power: -1200, enrolOnHello: false }).start();
+  w.gateway.relayInstalled = false;
+  w.run(2000);
+  t.is(w.relay.closed, false, 'power-on state (open) until the enrolment says otherwise');
+  w.gateway.enrol(w.meter.meterId);
+  w.run(5000);
+  t.is(w.relay.closed, true, 'no relay to switch: the household stays supplied with no credit at all');
+  w.run(3_600_000);
+  t.is(w.relay.closed, true);
+  t.is(w.meter.snapshot().creditMWh, 0);
+  t.true(w.meter.snapshot().exportMWh >= 1_190_000, 'an hour at −1200 W is metered as export');
+});

@@ -96,9 +96,12 @@ export class Gateway {
     this.broker.publish(topics.meter(GRID, meter, 'time'), canonicalize({ type: 'Time', t }));
   }
 
+  /** Whether certificates say the meter switches a relay (false: a measuring-only meter). */
+  relayInstalled = true;
+
   enrolmentFor(meter: string, signer: KeyPair = AUTHORITY, authority: string = signer.publicKey): string {
     const body: EnrolmentBody = {
-      type: 'Enrolment', grid: GRID, meter, participant: PARTICIPANT, authority, pulsesPerKWh: 1000, relay: true, t: this.clock.now(),
+      type: 'Enrolment', grid: GRID, meter, participant: PARTICIPANT, authority, pulsesPerKWh: 1000, relay: this.relayInstalled, t: this.clock.now(),
     };
     return canonicalize(signBody(body, signer.secretKey));
   }
