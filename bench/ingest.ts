@@ -21,7 +21,7 @@ import { rawConnect, type RawClient } from './lib/rawMqtt.ts';
 import { fmt, opensslP256, table } from './lib/reference.ts';
 import { privateKeyObject, signFast } from './lib/signing.ts';
 
-const { values: o } = parseArgs({ options: { meters: { type: 'string', default: '1000' }, readings: { type: 'string', default: '20' } } });
+const { values: o } = parseArgs({ options: { meters: { type: 'string', default: '1000' }, readings: { type: 'string', default: '20' }, 'verify-workers': { type: 'string' } } });
 const N = Number(o.meters);
 const R = Number(o.readings);
 const total = N * R;
@@ -32,7 +32,7 @@ const ossl = opensslP256(3, cpus().length);
 
 // ——— the gateway ———
 const grid = newGridDir({ blockPeriodMs: 1000, seed: 11 });
-const gw = await startChildGateway(grid.dir, ['--mqtt-port', '0', '--mqtt-tls-port', 'off', '--mqtt-ws-port', 'off', '--log-level', 'error'], {},
+const gw = await startChildGateway(grid.dir, ['--mqtt-port', '0', '--mqtt-tls-port', 'off', '--mqtt-ws-port', 'off', '--log-level', 'error', ...(o['verify-workers'] !== undefined ? ['--verify-workers', o['verify-workers']] : [])], {},
   process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
 const runInfo = JSON.parse(readFileSync(join(grid.dir, 'run', 'gateway.json'), 'utf8')) as { mqtt: string };
 const mqttPort = Number(new URL(runInfo.mqtt).port);

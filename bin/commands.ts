@@ -15,10 +15,12 @@ export interface CommandEntry {
 
 export const commands: Record<string, CommandEntry> = {
   init: { summary: 'create a grid: genesis, authority key, configuration', load: () => import('../gateway/cli/init.ts') },
-  gateway: { summary: 'run the gateway: ledger, block production, HTTP API', load: () => import('../gateway/cli/gateway.ts') },
+  gateway: { summary: 'run the gateway: MQTT broker, readings, ledger, market, HTTP API', load: () => import('../gateway/cli/gateway.ts') },
   ledger: { summary: 'verify, show or export the chain', load: () => import('../gateway/cli/ledger.ts') },
   wallet: { summary: "a household's key and tokens: new, balance, send, mint", load: () => import('../gateway/cli/wallet.ts') },
   participant: { summary: 'register, list and show households', load: () => import('../gateway/cli/participant.ts') },
   meter: { summary: 'enrol, list, show and revoke meters; meters waiting for enrolment', load: () => import('../gateway/cli/meter.ts') },
   market: { summary: 'the hourly market: status, offer, bid, cancel, history; storage, direct purchase, standing orders', load: () => import('../gateway/cli/market.ts') },
+  simulate: { summary: 'a simulated neighbourhood (virtual meters, real MQTT) against a real gateway', load: () => import('../simulator/cli.ts') },
+  demo: { summary: 'the gateway and a live simulated neighbourhood, in one command', load: () => import('../simulator/demo.ts') },
 };

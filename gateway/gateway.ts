@@ -50,7 +50,7 @@ export interface GatewayOptions {
   mqttWsPort?: number | null;
   mqttHost?: string;
   log?: Logger;
-  /** Signature-checking worker threads (default: one per core). */
+  /** Signature-checking worker threads (default: one per core but one, at least one). */
   verifyWorkers?: number;
   /** Market: issue the broadcasts when Node-RED has not (default true; tests of other parts may turn it off). */
   marketFallback?: boolean;
@@ -96,14 +96,15 @@ export class Gateway {
     }
     this.metrics = new Metrics();
     this.db = openDb(this.paths.db);
-    this.verifierPool = new VerifierPool(opts.verifyWorkers ?? Math.max(1, cpus().length));
+    // One core stays with the main thread (broker, rules, SQLite): on 2 cores one worker beats two (bench/ingest).
+    this.verifierPool = new VerifierPool(opts.verifyWorkers ?? Math.max(1, cpus().length - 1));
     const verifier = new BatchVerifier(this.verifierPool);
     this.ledger = new Ledger(new ChainStore(this.db), genesis, { verifier });
     this.authority = new AuthoritySigner(key, this.ledger, this.clock);
     this.producer = new BlockProducer(this.ledger, key, this.clock, this.log.child({ part: 'producer' }));
     this.metering = new MeteringStore(this.db);
     this.availability = new Availability(this.metering);
-    const publish = (topic: string, payload: string, o?: { retain?: boolean; qos?: 0 | 1 }) => {
+    const publish = (topic: string, payload: string | Buffer, o?: { retain?: boolean; qos?: 0 | 1 }) => {
       this.broker?.publish(topic, payload, o).catch((e: Error) => this.log.warn('publish failed', { topic, error: e.message }));
     };
     const mlog = this.log.child({ part: 'metering' });
@@ -122,6 +123,7 @@ export class Gateway {
     service = new MeteringService({
       ledger: this.ledger, store: this.metering, pipeline: this.pipeline, availability: this.availability, credits: this.credits,
       authority: this.authority, operator, clock: this.clock, metrics: this.metrics, log: mlog, publish,
+      deliver: (id, topic, payload) => this.broker?.deliver(id, topic, payload),
       kick: (id) => this.broker?.kick(id),
       operatorCommand: (command, payload) => this.market.operatorCommand(command, payload),
     });

@@ -96,6 +96,21 @@ export function scaledClock(base: Clock, speed: number, startMs: number = base.n
   };
 }
 
+/**
+ * A scaled clock that several processes can agree on: simulated time `simStart`
+ * corresponds to real time `realAnchor` (ms on `base`), and time runs `speed` times
+ * faster from there. A simulator and the gateway it starts pass each other the same
+ * three numbers and tell the same time, across restarts too.
+ */
+export function anchoredClock(base: Clock, speed: number, simStart: number, realAnchor: number): Clock {
+  if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError(`speed must be a positive number, got ${speed}`);
+  return {
+    now: () => simStart + Math.floor((base.now() - realAnchor) * speed),
+    setTimeout: (fn, ms) => base.setTimeout(fn, Math.max(0, ms) / speed),
+    clearTimeout: (h) => base.clearTimeout(h),
+  };
+}
+
 interface ManualTimer {
   id: number;
   due: number;

@@ -17,7 +17,9 @@ export function mayPublish(role: Role, grid: string, topic: string): boolean {
   if (!t || t.grid !== grid) return false;
   switch (role.kind) {
     case 'meter':
-      return t.kind === 'meter' && t.meter === role.id && (t.leaf === 'reading' || t.leaf === 'status');
+      // Hello too: a meter that does not know yet that it is enrolled (its certificate not
+      // received, or its flash reset) says Hello; the gateway ignores it rather than cut it off.
+      return t.kind === 'meter' && t.meter === role.id && (t.leaf === 'reading' || t.leaf === 'status' || t.leaf === 'hello');
     case 'pendingMeter':
       return t.kind === 'meter' && t.meter === role.id && (t.leaf === 'hello' || t.leaf === 'status');
     case 'household':

@@ -202,6 +202,21 @@ export class HeliosBroker {
     });
   }
 
+  /**
+   * Send a message straight to one connected client (an Ack, Time or credit token
+   * for a meter): no topic matching across every subscription. Falls back to a
+   * normal publish when the client is not connected here.
+   */
+  deliver(clientId: string, topic: string, payload: string | Buffer): void {
+    const c = (this.aedes as unknown as { clients: Record<string, Client> }).clients[clientId];
+    const buf = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    if (c && c.connected) {
+      c.publish({ cmd: 'publish', topic, payload: buf, qos: 0, retain: false, dup: false } as PublishPacket, () => undefined);
+      return;
+    }
+    this.publish(topic, buf).catch(() => undefined);
+  }
+
   /** Disconnect a client (e.g. a meter that was just revoked). */
   kick(clientId: string): void {
     const c = (this.aedes as unknown as { clients: Record<string, Client> }).clients[clientId];

@@ -1,4 +1,4 @@
-import { scaledClock, systemClock } from '../../protocol/index.ts';
+import { anchoredClock, scaledClock, systemClock } from '../../protocol/index.ts';
 import { dataPaths } from '../config.ts';
 import { Gateway } from '../gateway.ts';
 import { readKeystore } from '../keystore.ts';
@@ -19,6 +19,10 @@ Usage: helios gateway [options]
   --mqtt-tls-port N   MQTT over TLS (default 8883; certificate in DIR/tls)
   --mqtt-ws-port N    MQTT over WebSocket (default 8083)
   --speed S           run the clock S times faster than real time (demo: 60)
+  --clock-start T     with --speed: the simulated time at --clock-anchor (ms or ISO 8601)
+  --clock-anchor MS   with --clock-start: the real time (ms since the epoch) it corresponds to,
+                      so a simulator and this gateway tell the same time, across restarts
+  --verify-workers N  signature-checking threads (default: cores − 1, at least 1; 0 checks inline)
   --log-level LEVEL   debug | info | warn | error (default info)
 
 The authority key's passphrase comes from HELIOS_PASSPHRASE or is asked for.
@@ -45,6 +49,9 @@ export function run(argv: string[]): Promise<number> {
       'mqtt-tls-port': { type: 'string' },
       'mqtt-ws-port': { type: 'string' },
       speed: { type: 'string', default: '1' },
+      'clock-start': { type: 'string' },
+      'clock-anchor': { type: 'string' },
+      'verify-workers': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     });
     const speed = Number(v.speed);
@@ -52,7 +59,15 @@ export function run(argv: string[]): Promise<number> {
     const paths = dataPaths(v.data);
     const keyFile = readKeystore(paths.authorityKey);
     const pass = keyFile.insecure ? undefined : await passphrase('HELIOS_PASSPHRASE', 'Passphrase for the authority key: ');
-    const clock = speed === 1 ? systemClock() : scaledClock(systemClock(), speed);
+    let clock = speed === 1 ? systemClock() : scaledClock(systemClock(), speed);
+    if (v['clock-start'] !== undefined || v['clock-anchor'] !== undefined) {
+      const start = /^\d+$/.test(v['clock-start'] ?? '') ? Number(v['clock-start']) : Date.parse(v['clock-start'] ?? '');
+      const anchor = Number(v['clock-anchor']);
+      if (Number.isNaN(start) || !Number.isInteger(anchor)) throw new UsageError('--clock-start and --clock-anchor go together: a time (ms or ISO) and a real time in ms');
+      clock = anchoredClock(systemClock(), speed, start, anchor);
+    }
+    const workers = v['verify-workers'] !== undefined ? Number(v['verify-workers']) : undefined;
+    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new UsageError('--verify-workers must be a whole number');
     const gw = await Gateway.start({
       dataDir: v.data!,
       clock,
@@ -64,6 +79,7 @@ export function run(argv: string[]): Promise<number> {
       mqttTlsPort: v['mqtt-tls-port'] !== undefined ? portOrOff('mqtt-tls-port', v['mqtt-tls-port']) : undefined,
       mqttWsPort: v['mqtt-ws-port'] !== undefined ? portOrOff('mqtt-ws-port', v['mqtt-ws-port']) : undefined,
       log: createLogger({ level: v['log-level'] as Level }),
+      verifyWorkers: workers,
     });
     const r = gw.runInfo();
     process.stdout.write([

@@ -22,12 +22,29 @@ Usage: helios init [options]
   --authority-name NAME      this gateway's authority name (default "gateway-1")
   --extra-authority KEY[:NAME]  another authority's public key (repeat; slot order follows)
   --participants FILE        JSON array of {name, email, role, publicKey, allocationHec?} to register at genesis
+  --genesis-time T           the chain's start (ms or ISO 8601; default now). A simulation on an
+                             accelerated clock that starts in the past needs a genesis before it.
+  --http-port N, --mqtt-port N, --mqtt-tls-port N, --mqtt-ws-port N
+                             ports written to gateway.json (defaults 8080, 1883, 8883, 8083; "off" disables)
   --insecure-demo-key        store the authority key UNENCRYPTED (demos only)
 
 The authority key is encrypted with a passphrase from HELIOS_PASSPHRASE, or asked
 for on the terminal. The operator secret (for Node-RED and operator CLI commands)
 is printed once and written to DIR/operator.secret (mode 0600).
 `;
+
+function genesisTime(s: string | undefined): number {
+  if (s === undefined) return Date.now();
+  const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  if (Number.isNaN(t)) throw new UsageError(`--genesis-time must be ms since the epoch or an ISO 8601 time, got ${s}`);
+  return t;
+}
+
+function portArg(name: string, s: string): number | null {
+  if (s === 'off') return null;
+  if (!/^\d+$/.test(s) || Number(s) > 65535) throw new UsageError(`--${name} must be a port number or "off"`);
+  return Number(s);
+}
 
 export function run(argv: string[]): Promise<number> {
   return guard(help, async () => {
@@ -46,6 +63,11 @@ export function run(argv: string[]): Promise<number> {
       'authority-name': { type: 'string', default: 'gateway-1' },
       'extra-authority': { type: 'string', multiple: true, default: [] },
       participants: { type: 'string' },
+      'genesis-time': { type: 'string' },
+      'http-port': { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'mqtt-tls-port': { type: 'string' },
+      'mqtt-ws-port': { type: 'string' },
       'insecure-demo-key': { type: 'boolean', default: false },
     });
     const int = (name: string, s: string) => {
@@ -92,7 +114,13 @@ export function run(argv: string[]): Promise<number> {
       maxMintMicroHec: v['max-mint'] ? hec('max-mint', v['max-mint']) : undefined,
       insecure,
       passphrase: pass,
-      t: Date.now(),
+      t: genesisTime(v['genesis-time']),
+      ports: {
+        ...(v['http-port'] !== undefined ? { http: portArg('http-port', v['http-port'])! } : {}),
+        ...(v['mqtt-port'] !== undefined ? { mqtt: portArg('mqtt-port', v['mqtt-port']) } : {}),
+        ...(v['mqtt-tls-port'] !== undefined ? { mqttTls: portArg('mqtt-tls-port', v['mqtt-tls-port']) } : {}),
+        ...(v['mqtt-ws-port'] !== undefined ? { mqttWs: portArg('mqtt-ws-port', v['mqtt-ws-port']) } : {}),
+      },
     });
     const out = process.stdout;
     out.write(`Created grid "${r.genesis.grid}" in ${r.paths.dir}\n`);

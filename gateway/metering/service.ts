@@ -40,7 +40,9 @@ export interface MeteringDeps {
   clock: Clock;
   metrics: Metrics;
   log: Logger;
-  publish(topic: string, payload: string, opts?: { retain?: boolean; qos?: 0 | 1 }): void;
+  publish(topic: string, payload: string | Buffer, opts?: { retain?: boolean; qos?: 0 | 1 }): void;
+  /** Send to one client directly (a meter's own messages); its client id is its meter id. */
+  deliver(clientId: string, topic: string, payload: string): void;
   kick(clientId: string): void;
   /** Operator commands from Node-RED (market broadcasts); the market wires this. */
   operatorCommand?(command: 'broadcast' | 'close', payload: Buffer): void;
@@ -110,12 +112,18 @@ export class MeteringService implements BrokerHandlers {
     const payload = packet.payload as Buffer;
     if (t.kind === 'meter') {
       if (t.leaf === 'reading') {
-        const v = await this.d.pipeline.ingest(t.meter, payload);
-        if (v.ok) this.d.availability.seen(t.meter, this.d.clock.now());
-        return v.ok;
+        // The broker goes on reading the meter's next packets at once; a reading reaches
+        // subscribers (a household's Home Assistant) only once it is verified.
+        const topic = packet.topic;
+        void this.d.pipeline.ingest(t.meter, payload).then((v) => {
+          if (!v.ok) return;
+          this.d.availability.seen(t.meter, this.d.clock.now());
+          this.d.publish(topic, payload);
+        });
+        return false;
       }
       if (t.leaf === 'status') return this.status(t.meter, payload);
-      if (t.leaf === 'hello') return this.hello(t.meter, payload);
+      if (t.leaf === 'hello') return role?.kind === 'meter' ? false : this.hello(t.meter, payload); // an enrolled meter's Hello needs no answer
       return false;
     }
     if (t.kind === 'tx') {
@@ -173,12 +181,12 @@ export class MeteringService implements BrokerHandlers {
 
   sendAck(meter: string, seq: number): void {
     const ack: AckMessage = { type: 'Ack', meter, seq, t: this.d.clock.now() };
-    this.d.publish(topics.meter(this.grid, meter, 'ack'), canonicalize(ack));
+    this.d.deliver(meter, topics.meter(this.grid, meter, 'ack'), canonicalize(ack));
   }
 
   sendTime(meter: string): void {
     const time: TimeMessage = { type: 'Time', t: this.d.clock.now() };
-    this.d.publish(topics.meter(this.grid, meter, 'time'), canonicalize(time));
+    this.d.deliver(meter, topics.meter(this.grid, meter, 'time'), canonicalize(time));
   }
 
   /** The internal API to credit a meter (docs/protocol.md §4): sign, record, send. */

@@ -5,3 +5,4 @@ export * from './storage.ts';
 export * from './energy.ts';
 export * from './relay.ts';
 export * from './signer.ts';
+export * from './packetTransport.ts';

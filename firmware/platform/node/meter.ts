@@ -13,7 +13,8 @@ import { systemClock, type Clock, type EntropySource } from '../../../protocol/i
 import {
   Meter, parseMeterConfig, type EnergySource, type Logger, type MeterConfigInput, type PreferenceStore,
 } from '../../core/index.ts';
-import type { SignerFactory } from '../../core/platform.ts';
+import type { MqttTransport, SignerFactory } from '../../core/platform.ts';
+import { PacketMqttTransport } from './packetTransport.ts';
 import { opensslSigner } from './signer.ts';
 import { ProfileEnergySource, type PowerProfile } from './energy.ts';
 import { NodeMqttTransport, type NodeMqttOptions } from './mqtt.ts';
@@ -45,6 +46,8 @@ export interface NodeMeterOptions {
   /** Any other energy source (overrides power). */
   energy?: EnergySource;
   log?: Logger;
+  /** The MQTT transport: 'mqtt.js' (default), 'packet' (lighter, for thousands of meters) or one of your own. */
+  transport?: 'mqtt.js' | 'packet' | MqttTransport;
   /** Who signs: 'javascript' (default, as the device does) or 'openssl' (fast, for simulating many meters). */
   signer?: 'javascript' | 'openssl' | SignerFactory;
 }
@@ -75,7 +78,9 @@ export function createNodeMeter(options: NodeMeterOptions): NodeMeter {
     clock,
     clockSet: options.clockSet ?? true,
     entropy: options.entropy ?? cryptoEntropy,
-    transport: new NodeMqttTransport({ url: options.brokerUrl, ...(options.tls ?? {}) }),
+    transport: typeof options.transport === 'object' ? options.transport
+      : options.transport === 'packet' ? new PacketMqttTransport({ url: options.brokerUrl, ...(options.tls?.ca !== undefined ? { ca: options.tls.ca } : {}) })
+        : new NodeMqttTransport({ url: options.brokerUrl, ...(options.tls ?? {}) }),
     relay,
     energy,
     log: options.log,

@@ -12,11 +12,12 @@ const operator: Role = { kind: 'operator' };
 const authority: Role = { kind: 'authority', id: H };
 const t = (rest: string) => `helios/${G}/${rest}`;
 
-test('a meter publishes only its own readings and status', (tt) => {
+test('a meter publishes only its own readings, status and hello', (tt) => {
   tt.true(mayPublish(meter, G, t(`meter/${M}/reading`)));
   tt.true(mayPublish(meter, G, t(`meter/${M}/status`)));
   tt.false(mayPublish(meter, G, t(`meter/${OTHER}/reading`)), "another meter's topic");
-  for (const leaf of ['ack', 'credit', 'time', 'enrolment', 'hello']) tt.false(mayPublish(meter, G, t(`meter/${M}/${leaf}`)), leaf);
+  for (const leaf of ['ack', 'credit', 'time', 'enrolment']) tt.false(mayPublish(meter, G, t(`meter/${M}/${leaf}`)), leaf);
+  tt.true(mayPublish(meter, G, t(`meter/${M}/hello`)), 'a Hello from an enrolled meter is ignored, not punished');
   tt.false(mayPublish(meter, G, t('market/listing')));
   tt.false(mayPublish(meter, G, t('tx')));
   tt.false(mayPublish(meter, G, `helios/other-grid/meter/${M}/reading`), 'another grid');

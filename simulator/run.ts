@@ -1,0 +1,515 @@
+/**
+ * A simulation: a grid and its gateway, N households with wallets and meters
+ * running the real firmware core on the node platform over real MQTT, trading
+ * through the market, faults injected on schedule — then invariants and expected
+ * outcomes checked against the ledger.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import {
+  anchoredClock, canonicalize, formatHec, formatKWh, generateKeyPair, systemClock, toBase64url, topics, utf8Encode,
+  type Clock, type KeyPair, type TradesMessage, type TxBody,
+} from '../protocol/index.ts';
+import { createNodeMeter, opensslSigner, PacketMqttTransport, type NodeMeter } from '../firmware/platform/node/index.ts';
+import { CounterTotals, GatewayClient, pool } from './client.ts';
+import { FaultyTransport, forgedCreditToken, SkewableClock } from './faults.ts';
+import { createGrid, GatewayProcess, type ClockSpec } from './gatewayProcess.ts';
+import { HouseholdModel, type HouseholdSpec } from './household.ts';
+import { rng } from './random.ts';
+import type { Fault, Scenario } from './scenario.ts';
+
+export interface SimulationOptions {
+  scenario: Scenario;
+  /** Where the grid lives; default a new temporary directory. */
+  dataDir?: string;
+  /** Write per-period results here. */
+  csv?: string;
+  /** 'bar': a progress bar on stderr; 'live': the demo's live view; 'none'. */
+  view?: 'bar' | 'live' | 'none';
+  /** Stop early (Ctrl-C in the demo). */
+  signal?: AbortSignal;
+  /** Run until stopped instead of for scenario.durationMinutes. */
+  forever?: boolean;
+  /** Lines for the user (default stdout). */
+  print?: (s: string) => void;
+  gatewayLogLevel?: string;
+}
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface SimulationResult {
+  ok: boolean;
+  dataDir: string;
+  checks: Check[];
+  summary: string;
+  periods: PeriodRow[];
+  rejected: Record<string, number>;
+  stats: { readings: number; trades: number; tradedMWh: number; meters: number; simMinutes: number; realSeconds: number; rssMiB: number; cpuSeconds: number };
+}
+
+export interface PeriodRow {
+  listing: string;
+  state: string;
+  offers: number;
+  bids: number;
+  offeredMWh: number;
+  bidMWh: number;
+  trades: number;
+  tradedMWh: number;
+  clearingPriceMicroHecPerKWh: number | null;
+  soldMWh: number | null;
+  deliveredMWh: number | null;
+  paidToSellersMicroHec: number | null;
+  refundedMicroHec: number | null;
+  storageCreditMicroHec: number | null;
+}
+
+interface Household {
+  spec: HouseholdSpec;
+  model: HouseholdModel;
+  wallet: KeyPair;
+  sign: (message: Uint8Array) => Uint8Array;
+  nonce: number;
+  node: NodeMeter;
+  transport: FaultyTransport;
+  clock: SkewableClock;
+}
+
+interface ListingView {
+  id: string;
+  state: string;
+  deliveryStart: number;
+  closesAt: number;
+  offers: number;
+  bids: number;
+  offeredMWh: number;
+  bidMWh: number;
+  trades?: unknown;
+  tradedMWh?: number;
+  clearingPriceMicroHecPerKWh?: number;
+  settlement?: { totals: Record<string, number> };
+}
+
+/** Deterministic key material for a simulated wallet (never for a real one). */
+function seededEntropy(seed: number): (n: number) => Uint8Array {
+  const r = rng(seed);
+  return (n) => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
+}
+
+export async function simulate(o: SimulationOptions): Promise<SimulationResult> {
+  const s = o.scenario;
+  const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const realStart = Date.now();
+  const cpuStart = process.cpuUsage();
+  const dataDir = resolve(o.dataDir ?? mkdtempSync(join(tmpdir(), 'helios-sim-')));
+  mkdirSync(dataDir, { recursive: true });
+  const simStart = Date.parse(s.start);
+  const P = s.marketPeriodMinutes * 60_000;
+  const spec: ClockSpec = { speed: s.speed, start: simStart, anchor: Date.now() };
+  const clock: Clock = anchoredClock(systemClock(), spec.speed, spec.start, spec.anchor);
+  const grid = `sim-${s.seed}`;
+
+  // 1. The grid and its gateway.
+  await createGrid({ dir: dataDir, grid, genesisTime: simStart - 3_600_000, marketPeriodMs: P, blockPeriodMs: Math.max(1000, Math.round(P / 720)), clearing: s.clearing });
+  const gw = new GatewayProcess(dataDir, spec, o.gatewayLogLevel ?? 'error');
+  await gw.start();
+  const secret = readFileSync(join(dataDir, 'operator.secret'), 'utf8').trim();
+  const api = new GatewayClient(gw.url, secret);
+  const genesis = await api.get<{ authorities: Array<{ publicKey: string }>; grid: string }>('/api/genesis');
+
+  // 2. Households: wallets, registration and top-up, through the operator's API.
+  let minted = 0;
+  const households: Household[] = [];
+  for (const h of s.households) {
+    const wallet = generateKeyPair(seededEntropy(h.seed));
+    const model = new HouseholdModel(h, s.site, { cloudiness: s.cloudiness, seed: s.seed });
+    const skew = new SkewableClock(clock);
+    const transport = new FaultyTransport(new PacketMqttTransport({ url: gw.mqttUrl }));
+    const node = createNodeMeter({
+      grid, brokerUrl: gw.mqttUrl, clock: skew, transport, signer: 'openssl', entropy: seededEntropy(h.seed + 500_000),
+      power: (t: number) => model.netW(t), powerStepMs: 60_000,
+      config: { readingPeriodMs: s.readingPeriodSeconds * 1000, relayPowerOn: 'open', authorityKey: genesis.authorities[0].publicKey },
+    });
+    households.push({ spec: h, model, wallet, sign: opensslSigner(wallet), nonce: 0, node, transport, clock: skew });
+  }
+  const storageFund = 100_000_000 + households.length * 2_000_000;
+  await pool(households, 32, async (h) => {
+    await api.authority({ type: 'RegisterParticipant', name: h.spec.name, email: h.spec.email, role: h.spec.role, publicKey: h.wallet.publicKey });
+  });
+  await api.settle();
+  await pool(households, 32, async (h) => {
+    await api.authority({ type: 'Mint', to: h.spec.email, amountMicroHec: h.spec.initialMicroHec, memo: 'simulation start' });
+    // 3. Meters enrolled the way an installer does; a prosumer's export meter drives no relay.
+    await api.authority({
+      type: 'EnrollMeter', meter: h.node.meter.meterId, publicKey: h.node.meter.publicKey, participant: h.spec.email,
+      installer: 'simulator', location: `${h.spec.name}'s house`, pulsesPerKWh: 1000, relay: h.spec.role === 'consumer',
+    });
+    minted += h.spec.initialMicroHec;
+  });
+  await api.authority({ type: 'Mint', to: 'storage', amountMicroHec: storageFund, memo: 'community storage fund' });
+  minted += storageFund;
+  await api.settle();
+  for (const h of households) h.node.start();
+
+  // 4. Trading: standing orders are signed once; the other strategies sign an offer or bid each period.
+  const signTx = (h: Household, fields: Record<string, unknown>) => {
+    h.nonce++;
+    const body = { ...fields, grid, signer: h.wallet.keyId, nonce: h.nonce, t: clock.now() } as TxBody;
+    const text = canonicalize(body);
+    return `{"body":${text},"sig":"${toBase64url(h.sign(utf8Encode(text)))}"}`;
+  };
+  const strategyOf = (h: Household) => h.spec.strategy;
+  await pool(households.filter((h) => strategyOf(h) === 'standing'), 32, async (h) => {
+    await api.submit(signTx(h, {
+      type: 'StandingOrder', side: h.spec.role === 'prosumer' ? 'sell' : 'buy', meter: h.node.meter.meterId,
+      energyMWh: h.spec.maxPerPeriodMWh, priceMicroHecPerKWh: h.spec.priceMicroHecPerKWh,
+    }));
+  });
+  const placed = new Set<string>();
+  const tradePerPeriod = async (l: ListingView) => {
+    if (l.state !== 'ACCEPT_OFFERS' || placed.has(l.id) || clock.now() >= l.closesAt) return;
+    // The first listing opened before any standing order existed, and a new meter has no
+    // history to forecast from: like new households, everyone offers or bids by hand once.
+    const first = placed.size === 0;
+    placed.add(l.id);
+    // The neighbourhood's forecast surplus for the period: PV minus load, from the same models the meters run on.
+    const mid = l.deliveryStart + P / 2;
+    let surplusW = 0;
+    let pvW = 0;
+    for (const h of households) {
+      pvW += h.model.pvW(mid);
+      surplusW += h.model.pvW(mid) - h.model.loadW(mid);
+    }
+    const plenty = pvW > 0 ? Math.max(0, Math.min(1, surplusW / pvW)) : 0;
+    await pool(households.filter((h) => first || strategyOf(h) !== 'standing'), 16, async (h) => {
+      // 'forecast': prices fall as the neighbourhood's surplus grows, by up to 40 %.
+      const price = strategyOf(h) === 'forecast' ? Math.round(h.spec.priceMicroHecPerKWh * (1 - 0.4 * plenty)) : h.spec.priceMicroHecPerKWh;
+      const meter = h.node.meter.meterId;
+      if (h.spec.role === 'prosumer') {
+        const expected = Math.max(0, Math.round(((h.model.pvW(mid) - h.model.loadW(mid)) * P) / 3_600_000 * 1000 * 0.8));
+        const energy = Math.min(h.spec.maxPerPeriodMWh, expected);
+        if (energy > 0) await api.submit(signTx(h, { type: 'PVOffer', listing: l.id, meter, energyMWh: energy, reservePriceMicroHecPerKWh: price })).catch(() => h.nonce--);
+      } else {
+        await api.submit(signTx(h, { type: 'BuyOffer', listing: l.id, meter, energyMWh: h.spec.maxPerPeriodMWh, bidPriceMicroHecPerKWh: price })).catch(() => h.nonce--);
+      }
+    });
+  };
+
+  // 5. What the market broadcasts, heard as the operator's dashboard would (to check against the ledger at the end).
+  const heard: TradesMessage[] = [];
+  let lastListing: ListingView | undefined;
+  const observer: MqttClient = mqtt.connect(gw.mqttUrl, { clientId: `sim-observer-${s.seed}`, username: 'operator', password: secret, reconnectPeriod: 500 });
+  observer.on('connect', () => observer.subscribe([topics.trades(grid)]));
+  observer.on('message', (_t, payload) => {
+    try { heard.push(JSON.parse(payload.toString()) as TradesMessage); } catch { /* counted by the gateway */ }
+  });
+
+  // 6. Faults, on the simulation clock.
+  const outcomes: Check[] = [];
+  const faultLog: string[] = [];
+  const byName = new Map(households.map((h) => [h.spec.name, h]));
+  const ackedBeforeRestart = new Map<string, number[]>();
+  const faultState = { futureBefore: 0, badSigBefore: 0, notAuthBefore: 0 };
+  const at = (iso: string, fn: () => void | Promise<void>) => clock.setTimeout(() => { void Promise.resolve(fn()).catch((e: Error) => faultLog.push(`fault failed: ${e.message}`)); }, Date.parse(iso) - clock.now());
+  const totals = new CounterTotals();
+  const counters0 = await api.counters();
+  totals.observe(counters0);
+  faultState.futureBefore = totals.get('helios_readings_rejected_total:E_FUTURE_TIMESTAMP');
+  faultState.badSigBefore = totals.get('helios_readings_rejected_total:E_BAD_SIGNATURE');
+  faultState.notAuthBefore = totals.get('helios_mqtt_refused_total:E_NOT_AUTHORIZED');
+  for (const f of s.faults) scheduleFault(f);
+
+  function scheduleFault(f: Fault): void {
+    const h = 'household' in f ? byName.get(f.household)! : undefined;
+    switch (f.kind) {
+      case 'meter-offline':
+        at(f.at, () => { h!.transport.setNetwork(false); faultLog.push(`${f.at} ${h!.spec.name}'s meter offline for ${f.forMinutes} min`); });
+        at(new Date(Date.parse(f.at) + f.forMinutes * 60_000).toISOString(), () => { h!.transport.setNetwork(true); h!.node.meter.networkUp(); });
+        break;
+      case 'broker-restart':
+        at(f.at, async () => {
+          // What the gateway has stored (so acknowledged, or about to be) just before it dies.
+          totals.observe(await api.counters());
+          await pool(households, 16, async (x) => {
+            const rows = await api.get<Array<{ seq: number }>>(`/api/meters/${x.node.meter.meterId}/readings?limit=10000`);
+            ackedBeforeRestart.set(x.node.meter.meterId, rows.map((r) => r.seq));
+          });
+          faultLog.push(`${f.at} gateway killed (${f.signal ?? 'SIGKILL'}) and restarted`);
+          await gw.restart(f.signal ?? 'SIGKILL');
+          api.base = gw.url;
+        });
+        break;
+      case 'clock-skew':
+        at(f.at, () => { h!.clock.skewMs = f.skewMinutes * 60_000; faultLog.push(`${f.at} ${h!.spec.name}'s meter clock jumped ${f.skewMinutes} min ahead`); });
+        break;
+      case 'tampered-reading':
+        at(f.at, () => { h!.transport.tamperNextReading(); faultLog.push(`${f.at} a reading of ${h!.spec.name}'s meter altered on the wire`); });
+        break;
+      case 'forged-credit':
+        at(f.at, async () => {
+          const before = h!.node.meter.snapshot();
+          const delivered = h!.transport.inject(topics.meter(grid, h!.node.meter.meterId, 'credit'), forgedCreditToken(grid, h!.node.meter.meterId, clock.now()));
+          const after = h!.node.meter.snapshot();
+          const refusals = (after.errors.E_CREDIT_BAD_ISSUER ?? 0) - (before.errors.E_CREDIT_BAD_ISSUER ?? 0);
+          outcomes.push({
+            name: `forged credit token refused by ${h!.spec.name}'s meter`,
+            ok: delivered && refusals === 1 && after.creditMWh === before.creditMWh && after.tokens === before.tokens,
+            detail: delivered ? `E_CREDIT_BAD_ISSUER +${refusals}; credit ${before.creditMWh} → ${after.creditMWh} mWh` : 'the meter was not connected to receive it',
+          });
+          // And a household trying to publish a token to its own meter through the broker is refused there.
+          const client = `forger-${h!.wallet.keyId}`;
+          const token = canonicalize(loginBody(grid, h!.wallet.keyId, client, clock.now()));
+          const household = mqtt.connect(gw.mqttUrl, {
+            clientId: client, username: h!.wallet.keyId, reconnectPeriod: 0,
+            password: `{"body":${token},"sig":"${toBase64url(h!.sign(utf8Encode(token)))}"}`,
+          });
+          await new Promise<void>((res) => { household.once('connect', () => res()); household.once('error', () => res()); setTimeout(res, 5000); });
+          totals.observe(await api.counters());
+          const refusedBefore = totals.get('helios_mqtt_refused_total:E_NOT_AUTHORIZED');
+          household.publish(topics.meter(grid, h!.node.meter.meterId, 'credit'), forgedCreditToken(grid, h!.node.meter.meterId, clock.now()));
+          await new Promise((res) => setTimeout(res, 500));
+          household.end(true);
+          totals.observe(await api.counters());
+          const refusedAfter = totals.get('helios_mqtt_refused_total:E_NOT_AUTHORIZED');
+          outcomes.push({ name: 'a household publishing a credit token is refused by the broker', ok: refusedAfter > refusedBefore, detail: `E_NOT_AUTHORIZED ${refusedBefore} → ${refusedAfter}` });
+          faultLog.push(`${f.at} forged credit token sent to ${h!.spec.name}'s meter`);
+        });
+        break;
+    }
+  }
+
+  // 7. Run: progress, per-period trading, until the end (or Ctrl-C).
+  const endSim = simStart + s.durationMinutes * 60_000;
+  const view = o.view ?? 'bar';
+  let lastReadings = 0;
+  let lastTick = Date.now();
+  let readingsPerSec = 0;
+  let counters = counters0;
+  for (;;) {
+    if (o.signal?.aborted) break;
+    if (!o.forever && clock.now() >= endSim) break;
+    await new Promise((r) => setTimeout(r, 1000));
+    try {
+      counters = await api.counters();
+      totals.observe(counters);
+      const acc = totals.get('helios_readings_accepted_total');
+      readingsPerSec = ((acc - lastReadings) * 1000) / Math.max(1, Date.now() - lastTick);
+      lastReadings = acc;
+      lastTick = Date.now();
+      lastListing = await api.get<ListingView>('/api/market/listings/current').catch(() => undefined);
+      if (lastListing) void tradePerPeriod(lastListing).catch(() => undefined);
+    } catch {
+      continue; // the gateway is restarting
+    }
+    const trades = heard.reduce((n, m) => n + m.trades.length, 0);
+    if (view === 'bar') drawBar(clock.now(), simStart, endSim, readingsPerSec, trades, households.length, faultLog.length);
+    if (view === 'live') print(await liveView(api, gw, clock, households, lastListing, s.speed));
+  }
+  if (view === 'bar' && process.stderr.isTTY) process.stderr.write('\n');
+
+  // 8. Wind down: meters stop (their last readings flush), the chain commits what is left.
+  for (const h of households) h.node.stop();
+  await new Promise((r) => setTimeout(r, 1500));
+  observer.end(true);
+  const result = await report(o, s, api, gw, households, heard, minted, outcomes, faultLog, ackedBeforeRestart, faultState, dataDir, realStart, cpuStart, totals);
+  await gw.stop('SIGTERM');
+  if (process.env.HELIOS_SIM_GATEWAY_LOG) writeFileSync(process.env.HELIOS_SIM_GATEWAY_LOG, gw.log);
+  const v = gw.verify();
+  result.checks.push({ name: 'helios ledger verify replays the whole chain', ok: v.ok, detail: v.output.split('\n').slice(-1)[0] ?? '' });
+  result.ok = result.checks.every((c) => c.ok);
+  return result;
+}
+
+function loginBody(grid: string, id: string, client: string, now: number) {
+  return { type: 'Login', grid, id, client, iat: now, exp: now + 600_000 };
+}
+
+function drawBar(now: number, start: number, end: number, rps: number, trades: number, meters: number, faults: number): void {
+  const frac = Math.max(0, Math.min(1, (now - start) / (end - start)));
+  const width = 28;
+  const filled = Math.round(frac * width);
+  const line = `simulate [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%  ${new Date(now).toISOString().slice(0, 16).replace('T', ' ')} UTC  ${meters} meters  ${Math.round(rps)} readings/s  ${trades} trades${faults ? `  ${faults} faults` : ''}`;
+  if (process.stderr.isTTY) process.stderr.write(`\r${line}   `);
+  else if (Math.round(frac * 100) % 10 === 0) process.stderr.write(line + '\n');
+}
+
+async function liveView(api: GatewayClient, gw: GatewayProcess, clock: Clock, households: Household[], l: ListingView | undefined, speed: number): Promise<string> {
+  const parts = await api.get<Array<{ email: string; balanceMicroHec: number; escrowMicroHec: number }>>('/api/participants').catch(() => []);
+  const storage = await api.get<{ storedMWh: number; capacityMWh: number }>('/api/storage').catch(() => undefined);
+  const hist = await api.get<Array<{ id: string; tradedMWh?: number; trades?: number; clearingPriceMicroHecPerKWh?: number; state: string }>>('/api/market/history?limit=6').catch(() => []);
+  const lastCleared = hist.find((x) => x.clearingPriceMicroHecPerKWh !== undefined);
+  const bal = new Map(parts.map((p) => [p.email, p]));
+  const t = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+  const lines = [
+    `\x1b[2J\x1b[H☀  Helios demo — simulated ${new Date(clock.now()).toISOString().slice(0, 16).replace('T', ' ')} UTC (×${speed}, one market hour per real minute)`,
+    `   HTTP API ${gw.url}   MQTT ${gw.mqttUrl}   (try: curl ${gw.url}/api/market/listings/current)`,
+    '',
+    l ? `Market   listing ${l.id}  ${l.state.padEnd(14)} offers ${l.offers} (${formatKWh(l.offeredMWh)})  bids ${l.bids} (${formatKWh(l.bidMWh)})  bidding closes ${t(l.closesAt)}` : 'Market   no listing open yet',
+    lastCleared ? `         last clearing ${lastCleared.id}: ${formatHec(lastCleared.clearingPriceMicroHecPerKWh!)}/kWh, ${formatKWh(lastCleared.tradedMWh ?? 0)} in ${lastCleared.trades ?? 0} trades` : '         no auction has cleared yet',
+    storage ? `Storage  ${formatKWh(storage.storedMWh)} of ${formatKWh(storage.capacityMWh)}` : '',
+    '',
+    'Household          role       balance        escrow     relay    power     imported    exported',
+  ];
+  for (const h of households.slice(0, 20)) {
+    const snap = h.node.meter.snapshot();
+    const p = bal.get(h.spec.email);
+    const relay = h.spec.role === 'prosumer' ? '—' : snap.relay === 'closed' ? 'closed' : 'OPEN';
+    lines.push(`${h.spec.name.padEnd(18)} ${h.spec.role.padEnd(9)} ${(p ? formatHec(p.balanceMicroHec) : '?').padStart(13)} ${(p ? formatHec(p.escrowMicroHec) : '?').padStart(13)} ${relay.padEnd(7)} ${String(snap.powerW).padStart(6)} W ${formatKWh(snap.importMWh).padStart(11)} ${formatKWh(snap.exportMWh).padStart(11)}`);
+  }
+  if (households.length > 20) lines.push(`… and ${households.length - 20} more`);
+  lines.push('', 'Ctrl-C stops the demo cleanly.');
+  return lines.join('\n');
+}
+
+async function report(
+  o: SimulationOptions, s: Scenario, api: GatewayClient, gw: GatewayProcess, households: Household[], heard: TradesMessage[], minted: number,
+  outcomes: Check[], faultLog: string[], ackedBeforeRestart: Map<string, number[]>, faultState: { futureBefore: number; badSigBefore: number; notAuthBefore: number },
+  dataDir: string, realStart: number, cpuStart: NodeJS.CpuUsage, totals: CounterTotals,
+): Promise<SimulationResult> {
+  const checks: Check[] = [...outcomes];
+  totals.observe(await api.counters());
+  const counters = new Map(totals.entries());
+  const participants = await api.get<Array<{ email: string; balanceMicroHec: number; escrowMicroHec: number }>>('/api/participants');
+  const storage = await api.get<{ fundMicroHec: number; storedMWh: number; capacityMWh: number }>('/api/storage');
+  const held = participants.reduce((a, p) => a + p.balanceMicroHec + p.escrowMicroHec, 0) + storage.fundMicroHec;
+  checks.push({ name: 'tokens conserved: balances + escrow + storage fund = minted', ok: held === minted, detail: `${formatHec(held)} held, ${formatHec(minted)} minted` });
+  const negative = participants.filter((p) => p.balanceMicroHec < 0 || p.escrowMicroHec < 0);
+  checks.push({ name: 'no balance or escrow is negative', ok: negative.length === 0, detail: negative.length ? negative.map((p) => p.email).join(', ') : `${participants.length} accounts` });
+
+  // Every reading a meter had acknowledged is stored; every reading it made is stored or still waiting in its outbox.
+  let missing = 0;
+  let dropped = 0;
+  let lostAfterRestart = 0;
+  const tamperedSeqs = new Map<string, number[]>();
+  await pool(households, 16, async (h) => {
+    const id = h.node.meter.meterId;
+    const rows = await api.get<Array<{ seq: number }>>(`/api/meters/${id}/readings?limit=10000`);
+    const stored = new Set(rows.map((r) => r.seq));
+    const snap = h.node.meter.snapshot();
+    const waiting = new Set(snap.outbox);
+    const tampered = new Set(h.transport.tampered);
+    tamperedSeqs.set(h.spec.name, h.transport.tampered);
+    for (let q = 1; q <= snap.seq; q++) if (!stored.has(q) && !waiting.has(q) && !tampered.has(q)) missing++;
+    dropped += snap.outboxDropped;
+    for (const q of ackedBeforeRestart.get(id) ?? []) if (!stored.has(q)) lostAfterRestart++;
+    for (const q of tampered) {
+      if (stored.has(q)) checks.push({ name: `tampered reading ${q} of ${h.spec.name} was not stored`, ok: false, detail: 'it was stored' });
+    }
+  });
+  checks.push({ name: 'every reading the meters made is stored, or still in a meter\'s outbox', ok: missing <= dropped, detail: `${missing} missing, ${dropped} dropped by meters' full or skewed outboxes` });
+  const kinds = new Set(s.faults.map((f) => f.kind));
+  if (kinds.has('broker-restart')) {
+    checks.push({ name: 'the broker restart lost no acknowledged reading', ok: lostAfterRestart === 0 && gw.restarts > 0, detail: `${[...ackedBeforeRestart.values()].reduce((a, b) => a + b.length, 0)} readings stored before the kill, ${lostAfterRestart} missing after the restart` });
+  }
+  if (kinds.has('tampered-reading')) {
+    const n = [...tamperedSeqs.values()].reduce((a, b) => a + b.length, 0);
+    const refused = (counters.get('helios_readings_rejected_total:E_BAD_SIGNATURE') ?? 0) - faultState.badSigBefore;
+    // The gateway records the hole the refused reading left in the meter's sequence.
+    let gaps = 0;
+    for (const [name, seqs] of tamperedSeqs) {
+      if (!seqs.length) continue;
+      const m = await api.get<{ gaps: Array<{ afterSeq: number; nextSeq: number }> }>(`/api/meters/${byNameOf(households, name).node.meter.meterId}`);
+      gaps += seqs.filter((q) => m.gaps.some((g) => g.afterSeq < q && q < g.nextSeq)).length;
+    }
+    checks.push({ name: 'the tampered reading was refused (E_BAD_SIGNATURE), never stored, and its gap recorded', ok: n > 0 && refused >= n && gaps === n, detail: `${n} altered, ${refused} refused, ${gaps} gap(s) recorded` });
+  }
+  if (kinds.has('clock-skew')) {
+    const refused = (counters.get('helios_readings_rejected_total:E_FUTURE_TIMESTAMP') ?? 0) - faultState.futureBefore;
+    const skewed = s.faults.filter((f) => f.kind === 'clock-skew').map((f) => byNameOf(households, (f as { household: string }).household));
+    const resynced = skewed.every((h) => h.node.meter.snapshot().clock === 'set');
+    checks.push({ name: 'readings from a skewed clock were refused and the meter set right by the gateway\'s Time', ok: refused > 0 && resynced, detail: `E_FUTURE_TIMESTAMP ×${refused}` });
+  }
+  if (kinds.has('meter-offline')) {
+    for (const f of s.faults.filter((x) => x.kind === 'meter-offline') as Array<Extract<Fault, { kind: 'meter-offline' }>>) {
+      const h = byNameOf(households, f.household);
+      const from = Date.parse(f.at);
+      const rows = await api.get<Array<{ t: number }>>(`/api/meters/${h.node.meter.meterId}/readings?from=${from}&to=${from + f.forMinutes * 60_000}`);
+      const expected = Math.floor((f.forMinutes * 60) / s.readingPeriodSeconds) - 1;
+      checks.push({ name: `${h.spec.name}'s readings from its offline window arrived after it reconnected`, ok: rows.length >= expected, detail: `${rows.length} readings dated in the window (≥ ${expected} expected)` });
+    }
+  }
+
+  // The summary from the ledger, and the trades heard over MQTT: they must agree.
+  const hist = await api.get<Array<{ id: string }>>('/api/market/history?limit=1000');
+  const periods: PeriodRow[] = [];
+  let ledgerTraded = 0;
+  let ledgerTrades = 0;
+  let paid = 0;
+  for (const { id } of hist.reverse()) {
+    const l = await api.get<ListingView & { trades: Array<{ energyMWh: number; paymentMicroHec: number }> }>(`/api/market/listings/${id}`);
+    const tt = l.settlement?.totals;
+    const tradedMWh = l.trades.reduce((a, t) => a + t.energyMWh, 0);
+    ledgerTraded += tradedMWh;
+    ledgerTrades += l.trades.length;
+    paid += l.trades.reduce((a, t) => a + t.paymentMicroHec, 0);
+    periods.push({
+      listing: l.id, state: l.state, offers: l.offers, bids: l.bids, offeredMWh: l.offeredMWh, bidMWh: l.bidMWh, trades: l.trades.length, tradedMWh,
+      clearingPriceMicroHecPerKWh: l.clearingPriceMicroHecPerKWh ?? null,
+      soldMWh: tt?.soldMWh ?? null, deliveredMWh: tt?.deliveredMWh ?? null, paidToSellersMicroHec: tt?.paidToSellersMicroHec ?? null,
+      refundedMicroHec: tt?.refundedMicroHec ?? null, storageCreditMicroHec: tt?.storageCreditMicroHec ?? null,
+    });
+  }
+  const heardTraded = heard.reduce((a, m) => a + m.trades.reduce((b, t) => b + t.energyMWh, 0), 0);
+  const heardTrades = heard.reduce((a, m) => a + m.trades.length, 0);
+  checks.push({ name: 'the summary matches the ledger: trades broadcast = trades on the chain', ok: heardTraded === ledgerTraded && heardTrades === ledgerTrades, detail: `${heardTrades} trades, ${formatKWh(heardTraded)} heard; ${ledgerTrades} trades, ${formatKWh(ledgerTraded)} on the ledger` });
+
+  // Energy: PV produced (the model, integrated per minute), metered import and export.
+  let pvWh = 0;
+  const simEnd = Math.min(Date.parse(s.start) + s.durationMinutes * 60_000, Date.parse(s.start) + (Date.now() - realStart) * s.speed);
+  for (const h of households) for (let t = Date.parse(s.start); t < simEnd; t += 60_000) pvWh += h.model.pvW(t) / 60;
+  let importMWh = 0;
+  let exportMWh = 0;
+  for (const h of households) {
+    const snap = h.node.meter.snapshot();
+    importMWh += snap.importMWh;
+    exportMWh += snap.exportMWh;
+  }
+  const rejected: Record<string, number> = {};
+  for (const [k, v] of counters) {
+    const m = /^helios_(readings_rejected|mqtt_refused|txs_rejected)_total:(E_[A-Z_]+)$/.exec(k);
+    if (m && v > 0) rejected[m[2]] = (rejected[m[2]] ?? 0) + v;
+  }
+  const settled = periods.filter((p) => p.deliveredMWh !== null);
+  const sold = settled.reduce((a, p) => a + (p.soldMWh ?? 0), 0);
+  const delivered = settled.reduce((a, p) => a + (p.deliveredMWh ?? 0), 0);
+  const avgPrice = ledgerTraded > 0 ? Math.round((paid * 1_000_000) / ledgerTraded) : 0;
+  const cpu = process.cpuUsage(cpuStart);
+  const rssMiB = Math.round(process.memoryUsage().rss / 1048576);
+  const realSeconds = (Date.now() - realStart) / 1000;
+  const row = (a: string, b: string) => `  ${a.padEnd(40)} ${b}`;
+  const summary = [
+    `Simulation "${s.name}" — ${households.length} households (${households.filter((h) => h.spec.role === 'prosumer').length} prosumers), ${s.clearing}, ×${s.speed}`,
+    row('simulated', `${new Date(s.start).toISOString().slice(0, 16)} → ${new Date(simEnd).toISOString().slice(0, 16)} UTC (${Math.round((simEnd - Date.parse(s.start)) / 60_000)} min)`),
+    row('energy produced (PV, model)', formatKWh(Math.round(pvWh * 1000))),
+    row('energy imported / exported (metered)', `${formatKWh(importMWh)} / ${formatKWh(exportMWh)}`),
+    row('energy traded', `${formatKWh(ledgerTraded)} in ${ledgerTrades} trades over ${periods.length} listings`),
+    row('average price paid', ledgerTraded ? `${formatHec(avgPrice)} per kWh` : '—'),
+    row('settled listings: sold / delivered', settled.length ? `${formatKWh(sold)} / ${formatKWh(delivered)} (shortfall ${formatKWh(sold - delivered)})` : 'none settled yet'),
+    row('community storage', `${formatKWh(storage.storedMWh)} of ${formatKWh(storage.capacityMWh)}, fund ${formatHec(storage.fundMicroHec)}`),
+    row('readings stored', String(counters.get('helios_readings_accepted_total') ?? 0)),
+    row('messages refused, by code', Object.keys(rejected).length ? Object.entries(rejected).map(([k, v]) => `${k} ×${v}`).join(', ') : 'none'),
+    ...(faultLog.length ? ['  faults:', ...faultLog.map((f) => `    ${f}`)] : []),
+    row('simulator CPU / RSS', `${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU in ${realSeconds.toFixed(0)} s, ${rssMiB} MiB`),
+    row('data directory', dataDir),
+  ].join('\n');
+  if (o.csv) {
+    const head = 'listing,state,offers,bids,offered_kwh,bid_kwh,trades,traded_kwh,clearing_price_hec_per_kwh,sold_kwh,delivered_kwh,paid_to_sellers_hec,refunded_hec,storage_credit_hec';
+    const kwh = (v: number | null) => (v === null ? '' : (v / 1e6).toFixed(6));
+    const hec = (v: number | null) => (v === null ? '' : (v / 1e6).toFixed(6));
+    writeFileSync(o.csv, [head, ...periods.map((p) => [p.listing, p.state, p.offers, p.bids, kwh(p.offeredMWh), kwh(p.bidMWh), p.trades, kwh(p.tradedMWh), hec(p.clearingPriceMicroHecPerKWh), kwh(p.soldMWh), kwh(p.deliveredMWh), hec(p.paidToSellersMicroHec), hec(p.refundedMicroHec), hec(p.storageCreditMicroHec)].join(','))].join('\n') + '\n');
+  }
+  return {
+    ok: false, dataDir, checks, summary, periods, rejected,
+    stats: { readings: counters.get('helios_readings_accepted_total') ?? 0, trades: ledgerTrades, tradedMWh: ledgerTraded, meters: households.length, simMinutes: Math.round((simEnd - Date.parse(s.start)) / 60_000), realSeconds, rssMiB, cpuSeconds: (cpu.user + cpu.system) / 1e6 },
+  };
+}
+
+function byNameOf(households: Household[], name: string): Household {
+  return households.find((h) => h.spec.name === name)!;
+}
