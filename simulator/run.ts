@@ -259,8 +259,9 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
           const refusals = (after.errors.E_CREDIT_BAD_ISSUER ?? 0) - (before.errors.E_CREDIT_BAD_ISSUER ?? 0);
           outcomes.push({
             name: `forged credit token refused by ${h!.spec.name}'s meter`,
-            ok: delivered && refusals === 1 && after.creditMWh === before.creditMWh && after.tokens === before.tokens,
-            detail: delivered ? `E_CREDIT_BAD_ISSUER +${refusals}; credit ${before.creditMWh} → ${after.creditMWh} mWh` : 'the meter was not connected to receive it',
+            // Her own credit may be drawing down meanwhile; the forged token must add nothing to it.
+            ok: delivered && refusals === 1 && after.creditMWh <= before.creditMWh && after.tokens === before.tokens,
+            detail: delivered ? `E_CREDIT_BAD_ISSUER +${refusals}; tokens held ${before.tokens} → ${after.tokens}; credit ${before.creditMWh} → ${after.creditMWh} mWh (not +10,000,000)` : 'the meter was not connected to receive it',
           });
           // And a household trying to publish a token to its own meter through the broker is refused there.
           const client = `forger-${h!.wallet.keyId}`;
