@@ -18,9 +18,10 @@ export interface ApiOptions {
 export function createApi(opts: ApiOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes, ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } } });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => {
+  // The size limit is the route's (a batch route allows more), else the server's.
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (req, body, done) => {
     try {
-      done(null, parseJson(body as string, { maxLength: opts.maxBodyBytes }));
+      done(null, parseJson(body as string, { maxLength: req.routeOptions.bodyLimit ?? opts.maxBodyBytes }));
     } catch (e) {
       done(e as Error, undefined);
     }
@@ -39,7 +40,7 @@ export function createApi(opts: ApiOptions): FastifyInstance {
     } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       code = 'E_TOO_LARGE';
       status = 413;
-      message = `request body is over the limit of ${opts.maxBodyBytes} bytes`;
+      message = `request body is over the limit of ${req.routeOptions.bodyLimit ?? opts.maxBodyBytes} bytes`;
     } else if (err.validation) {
       code = 'E_BAD_REQUEST';
       status = 400;

@@ -62,6 +62,29 @@ export function ledgerRoutes(app: FastifyInstance, { ledger, clock, log }: Ledge
     return reply.status(202).send({ id, status: 'pending' });
   });
 
+  // Many transactions in one request (a wallet catching up, another gateway relaying): each is
+  // checked and admitted on its own, in the order given; one refusal does not stop the rest.
+  app.post('/api/txs', { bodyLimit: 4 * 1024 * 1024 }, async (req) => {
+    const list = req.body;
+    if (!Array.isArray(list)) fail('E_WRONG_TYPE', 'send a JSON array of signed transactions');
+    if (list.length > 1000) fail('E_TOO_LARGE', `${list.length} transactions in one request; at most 1000`);
+    const now = () => clock.now();
+    const results = await Promise.all(list.map(async (item, i) => {
+      try {
+        const size = canonicalize(item ?? null).length;
+        if (size > MAX_TX_BYTES) fail('E_TOO_LARGE', `transaction ${i} is ${size} bytes; the limit is ${MAX_TX_BYTES}`);
+        const tx = SignedTxSchema.parse(item, `[${i}]`) as SignedTx;
+        return { id: await ledger.submitAsync(tx, now), status: 'pending' as const };
+      } catch (e) {
+        const err = e as { code?: string; message: string };
+        return { status: 'rejected' as const, code: err.code ?? 'E_INTERNAL', message: err.message };
+      }
+    }));
+    const accepted = results.filter((r) => r.status === 'pending').length;
+    log.info('tx batch', { submitted: list.length, accepted });
+    return { accepted, rejected: list.length - accepted, results };
+  });
+
   app.get('/api/tx/:id', { schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, required: ['id'] } } }, async (req) => {
     const { id } = req.params as { id: string };
     const s = ledger.status(id);

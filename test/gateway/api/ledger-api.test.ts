@@ -105,6 +105,23 @@ for (const [name, make, status, code, tracked] of cases) {
   });
 }
 
+test.serial('a batch (POST /api/txs) admits each transaction on its own, in order; a bad one is refused alone', async (t) => {
+  const good1 = grid.tx(asad, { type: 'Transfer', to: zarak.email, amountMicroHec: 1_000 });
+  const good2 = grid.tx(asad, { type: 'Transfer', to: zarak.email, amountMicroHec: 2_000 });
+  const overdraft = grid.tx(zarak, { type: 'Transfer', to: asad.email, amountMicroHec: 999_000_000 });
+  zarak.nonce--;
+  const before = (await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`)).body.balanceMicroHec;
+  const r = await http<{ accepted: number; rejected: number; results: Array<{ id?: string; status: string; code?: string }> }>(gw.httpUrl + '/api/txs', 'POST', [good1, overdraft, good2]);
+  t.is(r.status, 200);
+  t.deepEqual(r.body.results.map((x) => x.status === 'rejected' ? x.code : x.status), ['pending', 'E_INSUFFICIENT_BALANCE', 'pending']);
+  t.deepEqual([r.body.accepted, r.body.rejected], [2, 1]);
+  for (let i = 0; i < 50 && (await http<{ status: string }>(gw.httpUrl + `/api/tx/${r.body.results[2].id}`)).body.status !== 'committed'; i++) await new Promise((res) => setTimeout(res, 50));
+  const after = (await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`)).body.balanceMicroHec;
+  t.is(after - before, 3_000, 'both good transfers, in nonce order, and nothing of the refused one');
+  const notArray = await http<{ code: string }>(gw.httpUrl + '/api/txs', 'POST', { body: {} });
+  t.deepEqual([notArray.status, notArray.body.code], [400, 'E_WRONG_TYPE']);
+});
+
 test.serial('operator calls need the operator secret', async (t) => {
   const key = generateKeyPair(testEntropy(77));
   const fields = { type: 'RegisterParticipant', name: 'Bilal', email: 'bilal@example.org', role: 'consumer', publicKey: key.publicKey };
