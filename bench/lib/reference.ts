@@ -52,3 +52,17 @@ export function table(headers: string[], rows: Array<Array<string | number>>): s
   const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';
   return [line(headers), '|' + w.map((x) => '-'.repeat(x + 2)).join('|') + '|', ...cells.map(line)].join('\n');
 }
+
+/**
+ * `promise`, or a rejection naming `what` after `ms`; the timer is cleared either way,
+ * so a finished benchmark exits at once instead of waiting out its deadline.
+ */
+export async function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${what()}`)), ms); });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
