@@ -81,7 +81,12 @@ export class PacketMqttTransport implements MqttTransport {
         if (closed) return;
         closed = true;
         clearInterval(keepalive);
+        // Still connecting (the meter gave up waiting for CONNACK): drop the socket now,
+        // or it lingers in SYN-SENT for the kernel's two minutes of retries.
+        if (!ready) return void socket.destroy();
         socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
+        // A broker that never closes its side must not hold the socket open.
+        setTimeout(() => socket.destroy(), 2000).unref();
       },
     };
   }
