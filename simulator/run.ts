@@ -50,7 +50,11 @@ export interface SimulationResult {
   summary: string;
   periods: PeriodRow[];
   rejected: Record<string, number>;
-  stats: { readings: number; trades: number; tradedMWh: number; meters: number; simMinutes: number; realSeconds: number; rssMiB: number; cpuSeconds: number };
+  stats: {
+    readings: number; trades: number; tradedMWh: number; meters: number; simMinutes: number; realSeconds: number; rssMiB: number; cpuSeconds: number;
+    /** The running phase only (meters started → stopped): real seconds, readings stored, simulator CPU seconds, peak RSS. */
+    run: { seconds: number; readings: number; cpuSeconds: number; peakRssMiB: number; setupSeconds: number };
+  };
 }
 
 export interface PeriodRow {
@@ -123,6 +127,18 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const api = new GatewayClient(gw.url, secret);
   const genesis = await api.get<{ authorities: Array<{ publicKey: string }>; grid: string }>('/api/genesis');
 
+  // The meters' clocks run at the simulation's speed, but TCP and the gateway do not:
+  // their connect timeout and reconnect backoff are set so that in real time they wait
+  // what a real meter waits (15 s for a CONNACK, 1 s to 5 s between tries). Timed in
+  // simulated minutes, 10,000 meters at ×60 would give up on a busy gateway within
+  // half a second and storm it with new connections.
+  const simMs = (realMs: number) => Math.round(realMs * s.speed);
+  const baseMs = Math.min(3_600_000, Math.max(10, simMs(1000)));
+  const networkTimers = {
+    connectTimeoutMs: Math.min(600_000, Math.max(1000, simMs(15_000))),
+    backoff: { baseMs, capMs: Math.min(86_400_000, Math.max(baseMs, simMs(5000))), stableMs: Math.min(86_400_000, simMs(10_000)) },
+  };
+
   // 2. Households: wallets, registration and top-up, through the operator's API.
   let minted = 0;
   const households: Household[] = [];
@@ -134,7 +150,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     const node = createNodeMeter({
       grid, brokerUrl: gw.mqttUrl, clock: skew, transport, signer: 'openssl', entropy: seededEntropy(h.seed + 500_000),
       power: (t: number) => model.netW(t), powerStepMs: 60_000,
-      config: { readingPeriodMs: s.readingPeriodSeconds * 1000, relayPowerOn: 'open', authorityKey: genesis.authorities[0].publicKey },
+      config: { readingPeriodMs: s.readingPeriodSeconds * 1000, relayPowerOn: 'open', authorityKey: genesis.authorities[0].publicKey, ...networkTimers },
     });
     households.push({ spec: h, model, wallet, sign: opensslSigner(wallet), nonce: 0, node, transport, clock: skew });
   }
@@ -156,6 +172,10 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   minted += storageFund;
   await api.settle();
   for (const h of households) h.node.start();
+  // The clock ran through the setup: the meters measure from here, and the run lasts its duration from here.
+  const metered = { from: clock.now(), to: clock.now() };
+  const runStart = { t: Date.now(), cpu: process.cpuUsage(), readings: -1 };
+  let peakRss = process.memoryUsage().rss;
 
   // 4. Trading: standing orders are signed once; the other strategies sign an offer or bid each period.
   const signTx = (h: Household, fields: Record<string, unknown>) => {
@@ -286,7 +306,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   }
 
   // 7. Run: progress, per-period trading, until the end (or Ctrl-C).
-  const endSim = simStart + s.durationMinutes * 60_000;
+  const endSim = Math.max(simStart, metered.from) + s.durationMinutes * 60_000;
   const view = o.view ?? 'bar';
   let lastReadings = 0;
   let lastTick = Date.now();
@@ -300,6 +320,8 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       counters = await api.counters();
       totals.observe(counters);
       const acc = totals.get('helios_readings_accepted_total');
+      if (runStart.readings < 0) runStart.readings = acc;
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
       readingsPerSec = ((acc - lastReadings) * 1000) / Math.max(1, Date.now() - lastTick);
       lastReadings = acc;
       lastTick = Date.now();
@@ -309,19 +331,29 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       continue; // the gateway is restarting
     }
     const trades = heard.reduce((n, m) => n + m.trades.length, 0);
-    if (view === 'bar') drawBar(clock.now(), simStart, endSim, readingsPerSec, trades, households.length, faultLog.length);
+    if (view === 'bar') drawBar(clock.now(), metered.from, endSim, readingsPerSec, trades, households.length, faultLog.length);
     if (view === 'live') print(await liveView(api, gw, clock, households, lastListing, s.speed));
   }
   if (view === 'bar' && process.stderr.isTTY) process.stderr.write('\n');
 
   // 8. Wind down: meters stop (their last readings flush), the chain commits what is left.
+  totals.observe(await api.counters().catch(() => new Map<string, number>()));
+  const runStats = {
+    seconds: (Date.now() - runStart.t) / 1000,
+    readings: totals.get('helios_readings_accepted_total') - Math.max(0, runStart.readings),
+    cpuSeconds: (() => { const c = process.cpuUsage(runStart.cpu); return (c.user + c.system) / 1e6; })(),
+    peakRssMiB: Math.round(Math.max(peakRss, process.memoryUsage().rss) / 1048576),
+    setupSeconds: (runStart.t - realStart) / 1000,
+  };
+  metered.to = clock.now();
   for (const h of households) h.node.stop();
   await new Promise((r) => setTimeout(r, 1500));
   observer.end(true);
-  const result = await report(o, s, api, gw, households, heard, minted, outcomes, faultLog, ackedBeforeRestart, faultState, dataDir, realStart, cpuStart, totals);
+  const result = await report(o, s, api, gw, households, heard, minted, outcomes, faultLog, ackedBeforeRestart, faultState, dataDir, realStart, cpuStart, totals, metered);
   await gw.stop('SIGTERM');
   if (process.env.HELIOS_SIM_GATEWAY_LOG) writeFileSync(process.env.HELIOS_SIM_GATEWAY_LOG, gw.log);
   const v = gw.verify();
+  result.stats.run = runStats;
   result.checks.push({ name: 'helios ledger verify replays the whole chain', ok: v.ok, detail: v.output.split('\n').slice(-1)[0] ?? '' });
   result.ok = result.checks.every((c) => c.ok);
   return result;
@@ -371,7 +403,7 @@ async function liveView(api: GatewayClient, gw: GatewayProcess, clock: Clock, ho
 async function report(
   o: SimulationOptions, s: Scenario, api: GatewayClient, gw: GatewayProcess, households: Household[], heard: TradesMessage[], minted: number,
   outcomes: Check[], faultLog: string[], ackedBeforeRestart: Map<string, number[]>, faultState: { futureBefore: number; badSigBefore: number; notAuthBefore: number },
-  dataDir: string, realStart: number, cpuStart: NodeJS.CpuUsage, totals: CounterTotals,
+  dataDir: string, realStart: number, cpuStart: NodeJS.CpuUsage, totals: CounterTotals, metered: { from: number; to: number },
 ): Promise<SimulationResult> {
   const checks: Check[] = [...outcomes];
   totals.observe(await api.counters());
@@ -462,8 +494,9 @@ async function report(
 
   // Energy: PV produced (the model, integrated per minute), metered import and export.
   let pvWh = 0;
-  const simEnd = Math.min(Date.parse(s.start) + s.durationMinutes * 60_000, Date.parse(s.start) + (Date.now() - realStart) * s.speed);
-  for (const h of households) for (let t = Date.parse(s.start); t < simEnd; t += 60_000) pvWh += h.model.pvW(t) / 60;
+  // Over the span the meters measured, so PV produced and metered export are comparable.
+  const simEnd = metered.to;
+  for (const h of households) for (let t = metered.from; t < simEnd; t += 60_000) pvWh += (h.model.pvW(t) * Math.min(60_000, simEnd - t)) / 3_600_000;
   let importMWh = 0;
   let exportMWh = 0;
   for (const h of households) {
@@ -486,7 +519,7 @@ async function report(
   const row = (a: string, b: string) => `  ${a.padEnd(40)} ${b}`;
   const summary = [
     `Simulation "${s.name}" — ${households.length} households (${households.filter((h) => h.spec.role === 'prosumer').length} prosumers), ${s.clearing}, ×${s.speed}`,
-    row('simulated', `${new Date(s.start).toISOString().slice(0, 16)} → ${new Date(simEnd).toISOString().slice(0, 16)} UTC (${Math.round((simEnd - Date.parse(s.start)) / 60_000)} min)`),
+    row('simulated (meters measuring)', `${new Date(metered.from).toISOString().slice(0, 16)} → ${new Date(simEnd).toISOString().slice(0, 16)} UTC (${Math.round((simEnd - metered.from) / 60_000)} min; setup took ${Math.round((metered.from - Date.parse(s.start)) / 60_000)} simulated min)`),
     row('energy produced (PV, model)', formatKWh(Math.round(pvWh * 1000))),
     row('energy imported / exported (metered)', `${formatKWh(importMWh)} / ${formatKWh(exportMWh)}`),
     row('energy traded', `${formatKWh(ledgerTraded)} in ${ledgerTrades} trades over ${periods.length} listings`),
@@ -507,7 +540,7 @@ async function report(
   }
   return {
     ok: false, dataDir, checks, summary, periods, rejected,
-    stats: { readings: counters.get('helios_readings_accepted_total') ?? 0, trades: ledgerTrades, tradedMWh: ledgerTraded, meters: households.length, simMinutes: Math.round((simEnd - Date.parse(s.start)) / 60_000), realSeconds, rssMiB, cpuSeconds: (cpu.user + cpu.system) / 1e6 },
+    stats: { readings: counters.get('helios_readings_accepted_total') ?? 0, trades: ledgerTrades, tradedMWh: ledgerTraded, meters: households.length, simMinutes: Math.round((simEnd - metered.from) / 60_000), realSeconds, rssMiB, cpuSeconds: (cpu.user + cpu.system) / 1e6, run: { seconds: 0, readings: 0, cpuSeconds: 0, peakRssMiB: 0, setupSeconds: 0 } },
   };
 }
 

@@ -1,0 +1,34 @@
+/**
+ * bench/simulate — 1,000 and 10,000 simulated meters (the real firmware core, one
+ * process, real MQTT) against a real gateway: readings/s the gateway stored while
+ * they ran, the simulator's CPU and memory, beside OpenSSL's P-256 verify rate on
+ * all cores measured in the same run (the gateway's ceiling).
+ *
+ *   npm run bench -- simulate [--meters 1000,10000] [--minutes 20] [--speed 10]
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { generate } from '../simulator/scenario.ts';
+import { simulate } from '../simulator/run.ts';
+import { fmt, opensslP256, table } from './lib/reference.ts';
+
+const { values: o } = parseArgs({ options: { meters: { type: 'string', default: '1000,10000' }, minutes: { type: 'string', default: '20' }, speed: { type: 'string', default: '10' } } });
+const sizes = o.meters!.split(',').map(Number);
+const speed = Number(o.speed);
+const minutes = Number(o.minutes);
+console.log(`bench/simulate — meters read every simulated minute, ×${speed} (${fmt(speed / 60, 2)} readings/s per meter), ${minutes} simulated minutes, ${cpus().length} cores\n`);
+const ossl = opensslP256(3, cpus().length);
+const rows: Array<Array<string | number>> = [];
+for (const n of sizes) {
+  process.stderr.write(`${n} meters…\n`);
+  const scenario = generate({ households: n, prosumers: Math.round((n * 5) / 12), speed, durationMinutes: minutes, seed: 3 });
+  const r = await simulate({ scenario, view: 'none', print: () => undefined });
+  const rate = r.stats.run.readings / r.stats.run.seconds;
+  const offered = (n * speed) / 60;
+  rows.push([
+    fmt(n), fmt(r.stats.run.setupSeconds, 0) + ' s', fmt(offered), fmt(rate), fmt(rate / ossl.verifyPerSec, 2),
+    `${fmt(r.stats.run.cpuSeconds / r.stats.run.seconds, 2)} cores`, `${fmt(r.stats.run.peakRssMiB)} MiB`, r.ok ? 'all pass' : r.checks.filter((c) => !c.ok).map((c) => c.name).join('; '),
+  ]);
+}
+console.log(table(['meters', 'setup', 'readings/s offered', 'readings/s stored', 'vs OpenSSL verify (all cores)', 'simulator CPU', 'simulator RSS', 'checks'], rows));
+console.log(`\nOpenSSL P-256 verify on ${ossl.processes} cores: ${fmt(ossl.verifyPerSec)}/s`);
