@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { generate, loadScenario, type GenerateOptions } from './scenario.ts';
+import { checkScenario, generate, loadScenario, type GenerateOptions } from './scenario.ts';
 import { simulate } from './run.ts';
 
 export const help = `
@@ -51,10 +51,15 @@ export async function run(argv: string[]): Promise<number> {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${s}`);
     return n;
   };
+  const count = (name: string, s: string) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got ${s}`);
+    return n;
+  };
   try {
     const g: GenerateOptions = {
       households: num('households', v.households ?? v.meters),
-      prosumers: v.prosumers !== undefined ? Number(v.prosumers) : undefined,
+      prosumers: v.prosumers !== undefined ? count('prosumers', v.prosumers) : undefined,
       seed: num('seed', v.seed),
       start: v.start,
       durationMinutes: num('duration', v.duration),
@@ -64,7 +69,9 @@ export async function run(argv: string[]): Promise<number> {
       batteries: v.batteries,
     };
     if (g.strategy && !['standing', 'fixed', 'forecast'].includes(g.strategy)) throw new Error('--strategy must be standing, fixed or forecast');
+    if (g.clearing && !['seed', 'pay-as-bid', 'pay-as-clear'].includes(g.clearing)) throw new Error('--clearing must be seed, pay-as-bid or pay-as-clear');
     const scenario = v.scenario ? loadScenario(v.scenario, g) : generate(g);
+    checkScenario(scenario);
     process.stderr.write(`simulating ${scenario.households.length} households on ${cpus().length} cores: ${scenario.name}\n`);
     const r = await simulate({ scenario, dataDir: v.data, csv: v.csv, view: v.quiet ? 'none' : 'bar' });
     process.stdout.write(`\n${r.summary}\n\nChecks:\n${r.checks.map((c) => `  ${c.ok ? '✔' : '✘'} ${c.name} — ${c.detail}`).join('\n')}\n`);

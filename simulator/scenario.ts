@@ -107,17 +107,115 @@ export function generate(o: GenerateOptions = {}): Scenario {
   };
 }
 
+const SCENARIO_FIELDS = ['name', 'seed', 'start', 'durationMinutes', 'speed', 'households', 'strategy', 'batteries', 'clearing', 'marketPeriodMinutes', 'site', 'cloudiness', 'readingPeriodSeconds', 'faults'];
+const HOUSEHOLD_FIELDS = ['name', 'email', 'role', 'load', 'pv', 'battery', 'strategy', 'priceHec', 'maxPerPeriodKWh', 'initialHec'];
+const FAULT_FIELDS: Record<Fault['kind'], string[]> = {
+  'meter-offline': ['household', 'at', 'forMinutes'],
+  'broker-restart': ['at', 'signal'],
+  'clock-skew': ['household', 'at', 'skewMinutes'],
+  'tampered-reading': ['household', 'at'],
+  'forged-credit': ['household', 'at'],
+};
+const STRATEGIES: Strategy[] = ['standing', 'fixed', 'forecast'];
+const CLEARINGS: Array<Scenario['clearing']> = ['seed', 'pay-as-bid', 'pay-as-clear'];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function onlyFields(where: string, v: Record<string, unknown>, allowed: string[]): void {
+  for (const k of Object.keys(v)) {
+    if (!allowed.includes(k)) fail('E_BAD_SCENARIO', `${where}: unknown field "${k}" (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+function optionalNumber(where: string, v: unknown, min: number, max: number, integer = false): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+    fail('E_BAD_SCENARIO', `${where} must be ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(v)}`);
+  }
+  if (v < min || v > max) fail('E_BAD_SCENARIO', `${where} must lie in [${min}, ${max}], got ${v}`);
+}
+
+function optionalOneOf(where: string, v: unknown, allowed: readonly string[]): void {
+  if (v !== undefined && !allowed.includes(v as string)) fail('E_BAD_SCENARIO', `${where} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+}
+
+/** The shape of a scenario file, checked before anything runs: every mistake names its field. */
+function checkScenarioFile(raw: unknown): asserts raw is Record<string, unknown> {
+  if (!isObject(raw)) fail('E_BAD_SCENARIO', 'a scenario is a JSON object');
+  onlyFields('scenario', raw, SCENARIO_FIELDS);
+  if (raw.name !== undefined && typeof raw.name !== 'string') fail('E_BAD_SCENARIO', 'name must be a string');
+  if (raw.start !== undefined && typeof raw.start !== 'string') fail('E_BAD_SCENARIO', 'start must be an ISO 8601 date-time string');
+  optionalNumber('seed', raw.seed, 0, 2 ** 31 - 1, true);
+  optionalNumber('durationMinutes', raw.durationMinutes, 1, 60 * 24 * 366, true);
+  optionalNumber('speed', raw.speed, 0.001, 100_000);
+  optionalNumber('marketPeriodMinutes', raw.marketPeriodMinutes, 1, 24 * 60, true);
+  optionalNumber('cloudiness', raw.cloudiness, 0, 1);
+  optionalNumber('readingPeriodSeconds', raw.readingPeriodSeconds, 1, 3600, true);
+  optionalOneOf('strategy', raw.strategy, STRATEGIES);
+  optionalOneOf('clearing', raw.clearing, CLEARINGS);
+  if (raw.batteries !== undefined && typeof raw.batteries !== 'boolean') fail('E_BAD_SCENARIO', 'batteries must be true or false');
+  if (raw.site !== undefined) {
+    if (!isObject(raw.site)) fail('E_BAD_SCENARIO', 'site must be { latitude, longitude, utcOffsetHours }');
+    onlyFields('site', raw.site, ['latitude', 'longitude', 'utcOffsetHours']);
+    if (raw.site.latitude === undefined || raw.site.longitude === undefined || raw.site.utcOffsetHours === undefined) fail('E_BAD_SCENARIO', 'site needs latitude, longitude and utcOffsetHours');
+    optionalNumber('site.latitude', raw.site.latitude, -90, 90);
+    optionalNumber('site.longitude', raw.site.longitude, -180, 180);
+    optionalNumber('site.utcOffsetHours', raw.site.utcOffsetHours, -12, 14);
+  }
+  const hh = raw.households;
+  if (Array.isArray(hh)) {
+    if (hh.length === 0) fail('E_BAD_SCENARIO', 'households is empty: give at least one, or { count, prosumers }');
+    hh.forEach((h, i) => {
+      if (!isObject(h)) fail('E_BAD_SCENARIO', `households[${i}] must be an object`);
+      onlyFields(`households[${i}]`, h, HOUSEHOLD_FIELDS);
+      optionalOneOf(`households[${i}].role`, h.role, ['prosumer', 'consumer']);
+      optionalOneOf(`households[${i}].strategy`, h.strategy, STRATEGIES);
+    });
+  } else if (hh !== undefined) {
+    if (!isObject(hh)) fail('E_BAD_SCENARIO', 'households must be a list of households or { count, prosumers }');
+    onlyFields('households', hh, ['count', 'prosumers']);
+    optionalNumber('households.count', hh.count, 1, 100_000, true);
+    optionalNumber('households.prosumers', hh.prosumers, 0, typeof hh.count === 'number' ? hh.count : 100_000, true);
+  }
+  if (raw.faults !== undefined) {
+    if (!Array.isArray(raw.faults)) fail('E_BAD_SCENARIO', 'faults must be a list');
+    raw.faults.forEach((f, i) => {
+      if (!isObject(f)) fail('E_BAD_SCENARIO', `faults[${i}] must be an object`);
+      const kinds = Object.keys(FAULT_FIELDS);
+      if (!kinds.includes(f.kind as string)) fail('E_BAD_SCENARIO', `faults[${i}].kind must be one of ${kinds.join(', ')}, got ${JSON.stringify(f.kind)}`);
+      const fields = FAULT_FIELDS[f.kind as Fault['kind']];
+      onlyFields(`faults[${i}] (${String(f.kind)})`, f, ['kind', ...fields]);
+      for (const k of fields) {
+        if (f[k] === undefined && k !== 'signal') fail('E_BAD_SCENARIO', `faults[${i}] (${String(f.kind)}) needs "${k}"`);
+      }
+      optionalNumber(`faults[${i}].forMinutes`, f.forMinutes, 1, 60 * 24 * 366, true);
+      optionalNumber(`faults[${i}].skewMinutes`, f.skewMinutes, -60 * 24, 60 * 24, true);
+      optionalOneOf(`faults[${i}].signal`, f.signal, ['SIGKILL', 'SIGTERM']);
+    });
+  }
+}
+
 /**
  * Read a scenario file: any field left out takes the generated default. Households
- * may be given in full, or as { count, prosumers } to generate them.
+ * may be given in full, or as { count, prosumers } to generate them. A file with an
+ * unknown field, a wrong type or a value out of range is refused (E_BAD_SCENARIO)
+ * before anything starts, with the field named.
  */
 export function loadScenario(path: string, overrides: GenerateOptions = {}): Scenario {
-  let raw: Record<string, unknown>;
+  let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     return fail('E_BAD_SCENARIO', `cannot read scenario ${path}: ${(e as Error).message}`);
   }
+  checkScenarioFile(raw);
+  return scenarioFrom(raw, path, overrides);
+}
+
+/** A scenario from a parsed file (already checked), with the generated defaults filled in. */
+export function scenarioFrom(raw: Record<string, unknown>, path: string, overrides: GenerateOptions = {}): Scenario {
   const hh = raw.households as { count?: number; prosumers?: number } | Array<Record<string, unknown>> | undefined;
   const gen = generate({
     seed: (raw.seed as number) ?? overrides.seed,
@@ -163,6 +261,11 @@ export function loadScenario(path: string, overrides: GenerateOptions = {}): Sce
 }
 
 export function checkScenario(s: Scenario): void {
+  if (!CLEARINGS.includes(s.clearing)) fail('E_BAD_SCENARIO', `clearing must be one of ${CLEARINGS.join(', ')}, got ${JSON.stringify(s.clearing)}`);
+  for (const h of s.households) {
+    if (!STRATEGIES.includes(h.strategy)) fail('E_BAD_SCENARIO', `${h.name}: strategy must be one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(h.strategy)}`);
+  }
+  if (s.households.length === 0) fail('E_BAD_SCENARIO', 'a scenario needs at least one household');
   const names = new Set(s.households.map((h) => h.name));
   const emails = new Set<string>();
   for (const h of s.households) {
