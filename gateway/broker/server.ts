@@ -15,6 +15,7 @@ import type { Metrics } from '../metrics.ts';
 import { mayPublish, maySubscribe, rateExempt, type Role } from './acl.ts';
 import type { Login } from './auth.ts';
 import { guardConnection, RateLimiter } from './limits.ts';
+import { memoryPersistenceWithRetainedTrie } from './retained.ts';
 
 export interface BrokerOptions {
   grid: string;
@@ -68,7 +69,8 @@ export class HeliosBroker {
   }
 
   static async start(o: BrokerOptions, h: BrokerHandlers, clock: Clock, metrics: Metrics, log: Logger): Promise<HeliosBroker> {
-    const aedes = await Aedes.createBroker({ drainTimeout: 30_000, concurrency: 1000, maxClientsIdLength: 64, heartbeatInterval: 60_000, connectTimeout: 10_000, queueLimit: 100 });
+    const { persistence } = memoryPersistenceWithRetainedTrie();
+    const aedes = await Aedes.createBroker({ persistence, drainTimeout: 30_000, concurrency: 1000, maxClientsIdLength: 64, heartbeatInterval: 60_000, connectTimeout: 10_000, queueLimit: 100 });
     const b = new HeliosBroker(aedes, o, h, clock, metrics, log);
     b.install();
     await b.listen();
