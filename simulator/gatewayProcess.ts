@@ -6,7 +6,7 @@
  * into the gateway: it talks HTTP and MQTT, as meters and households do.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,18 +57,26 @@ export class GatewayProcess {
   url = '';
   mqttUrl = '';
   private output = '';
+  private readonly stopping = new WeakSet<ChildProcess>();
   restarts = 0;
+  /** Set when the gateway exits without being asked to: what a failed run reports. */
+  died: string | undefined;
 
   constructor(readonly dir: string, readonly clock: ClockSpec, private readonly logLevel = 'warn') {}
 
   async start(): Promise<void> {
     const runFile = join(this.dir, 'run', 'gateway.json');
-    const child = spawn(process.execPath, [heliosBin, 'gateway', '--data', this.dir, '--log-level', this.logLevel,
+    // HELIOS_SIM_GATEWAY_NODE_ARGS: extra Node flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile a run.
+    const nodeArgs = (process.env.HELIOS_SIM_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, heliosBin, 'gateway', '--data', this.dir, '--log-level', this.logLevel,
       '--speed', String(this.clock.speed), '--clock-start', String(this.clock.start), '--clock-anchor', String(this.clock.anchor)],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout!.on('data', (d) => this.keep(d));
     child.stderr!.on('data', (d) => this.keep(d));
+    child.once('exit', (code, signal) => {
+      if (!this.stopping.has(child)) this.died = `helios gateway (pid ${child.pid}) exited by itself (${signal ?? `code ${code}`})`;
+    });
     const started = Date.now();
     for (;;) {
       if (child.exitCode !== null) throw new Error(`helios gateway exited (${child.exitCode}):\n${this.output}`);
@@ -92,6 +100,8 @@ export class GatewayProcess {
 
   private keep(d: Buffer): void {
     this.output = (this.output + d.toString()).slice(-20_000);
+    // For diagnosing a run: the gateway's whole output, as it comes.
+    if (process.env.HELIOS_SIM_GATEWAY_LOG) appendFileSync(process.env.HELIOS_SIM_GATEWAY_LOG, d);
   }
 
   /** The gateway's recent output (for diagnosing a failed run). */
@@ -103,6 +113,7 @@ export class GatewayProcess {
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    this.stopping.add(c);
     c.kill(signal);
     await exited;
   }

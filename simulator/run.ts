@@ -107,6 +107,20 @@ function seededEntropy(seed: number): (n: number) => Uint8Array {
 }
 
 export async function simulate(o: SimulationOptions): Promise<SimulationResult> {
+  const started: { gw?: GatewayProcess } = {};
+  try {
+    return await run(o, started);
+  } catch (e) {
+    // Never leave a gateway running behind a failed run; say so if it was the gateway that died.
+    const gw = started.gw;
+    const died = gw?.died;
+    await gw?.stop('SIGTERM').catch(() => undefined);
+    if (died) throw new Error(`${(e as Error).message}\n${died}; its last output:\n${gw!.log.slice(-4000)}`, { cause: e });
+    throw e;
+  }
+}
+
+async function run(o: SimulationOptions, started: { gw?: GatewayProcess }): Promise<SimulationResult> {
   const s = o.scenario;
   const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
   const realStart = Date.now();
@@ -122,6 +136,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   // 1. The grid and its gateway.
   await createGrid({ dir: dataDir, grid, genesisTime: simStart - 3_600_000, marketPeriodMs: P, blockPeriodMs: Math.max(1000, Math.round(P / 720)), clearing: s.clearing });
   const gw = new GatewayProcess(dataDir, spec, o.gatewayLogLevel ?? 'error');
+  started.gw = gw;
   await gw.start();
   const secret = readFileSync(join(dataDir, 'operator.secret'), 'utf8').trim();
   const api = new GatewayClient(gw.url, secret);
@@ -325,7 +340,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       readingsPerSec = ((acc - lastReadings) * 1000) / Math.max(1, Date.now() - lastTick);
       lastReadings = acc;
       lastTick = Date.now();
-      lastListing = await api.get<ListingView>('/api/market/listings/current').catch(() => undefined);
+      lastListing = await api.get<ListingView>('/api/market/listings/current?view=summary').catch(() => undefined);
       if (lastListing) void tradePerPeriod(lastListing).catch(() => undefined);
     } catch {
       continue; // the gateway is restarting
@@ -351,7 +366,6 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   observer.end(true);
   const result = await report(o, s, api, gw, households, heard, minted, outcomes, faultLog, ackedBeforeRestart, faultState, dataDir, realStart, cpuStart, totals, metered);
   await gw.stop('SIGTERM');
-  if (process.env.HELIOS_SIM_GATEWAY_LOG) writeFileSync(process.env.HELIOS_SIM_GATEWAY_LOG, gw.log);
   const v = gw.verify();
   result.stats.run = runStats;
   result.checks.push({ name: 'helios ledger verify replays the whole chain', ok: v.ok, detail: v.output.split('\n').slice(-1)[0] ?? '' });

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { fail, type Clock } from '../../../protocol/index.ts';
 import { keys, type ListingEntry } from '../../ledger/entities.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { currentListing, history, listingDetail, ordersOf, storageView } from '../../market/views.ts';
+import { currentListing, history, listingDetail, listingSummary, ordersOf, storageView } from '../../market/views.ts';
 
 export interface MarketRoutesDeps {
   ledger: Ledger;
@@ -19,17 +19,22 @@ const LISTING_ID = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}Z$';
 const EMAIL = { type: 'string', minLength: 3, maxLength: 254 } as const;
 
 export function marketRoutes(app: FastifyInstance, { ledger, clock }: MarketRoutesDeps): void {
-  app.get('/api/market/listings/current', async () => {
+  // ?view=summary: the listing's figures without its book and trades — what a dashboard
+  // polling every second wants on a grid with thousands of offers.
+  const view = { querystring: { type: 'object', properties: { view: { type: 'string', enum: ['full', 'summary'] } }, additionalProperties: false } } as const;
+  const show = (l: ListingEntry, v: string | undefined) => (v === 'summary' ? listingSummary(l, clock.now()) : listingDetail(ledger.state, l, clock.now()));
+
+  app.get('/api/market/listings/current', { schema: view }, async (req) => {
     const l = currentListing(ledger.state, ledger.genesis, clock.now());
     if (!l) fail('E_UNKNOWN_LISTING', 'no kWhListing has been opened on this grid yet; the next one opens at the start of a period');
-    return listingDetail(ledger.state, l, clock.now());
+    return show(l, (req.query as { view?: string }).view);
   });
 
-  app.get('/api/market/listings/:id', { schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: LISTING_ID } }, required: ['id'] } } }, async (req) => {
+  app.get('/api/market/listings/:id', { schema: { ...view, params: { type: 'object', properties: { id: { type: 'string', pattern: LISTING_ID } }, required: ['id'] } } }, async (req) => {
     const { id } = req.params as { id: string };
     const l = ledger.state.get<ListingEntry>(keys.listing(id));
     if (!l) fail('E_UNKNOWN_LISTING', `there is no kWhListing ${id}; GET /api/market/history lists them`);
-    return listingDetail(ledger.state, l, clock.now());
+    return show(l, (req.query as { view?: string }).view);
   });
 
   app.get('/api/market/history', {

@@ -58,13 +58,17 @@ test.before(async () => {
   await authority({ type: 'CloseBidding', listing: CLOSED });
 });
 
-test.serial('the read API: current listing with its book, a listing by id, history, storage', async (t) => {
+test.serial('the read API: current listing with its book (or its summary), a listing by id, history, storage', async (t) => {
   const offer = sign(zarak, { type: 'PVOffer', listing: OPEN, meter: meterZ, energyMWh: 466, reservePriceMicroHecPerKWh: 9_463_722_398 });
   t.is((await http<{ status: string }>(gw.httpUrl + '/api/tx?wait=commit', 'POST', offer)).body.status, 'committed');
   const cur = await http<{ id: string; state: string; offers: number; offeredMWh: number; offersPosted: Array<{ id: string; owner: string; energyMWh: number; seq: number; status: string }> }>(gw.httpUrl + '/api/market/listings/current');
   t.is(cur.status, 200);
   t.like(cur.body, { id: OPEN, state: 'ACCEPT_OFFERS', offers: 1, offeredMWh: 466 });
   t.like(cur.body.offersPosted[0], { id: txId(offer), owner: zarak.email, energyMWh: 466, status: 'open' });
+  const summary = await http<Record<string, unknown>>(gw.httpUrl + '/api/market/listings/current?view=summary');
+  t.like(summary.body, { id: OPEN, state: 'ACCEPT_OFFERS', offers: 1, offeredMWh: 466 });
+  t.false('offersPosted' in summary.body, 'the summary leaves the book out');
+  t.is((await http<{ code: string }>(gw.httpUrl + '/api/market/listings/current?view=everything')).status, 400);
   const closed = await http<{ state: string; trades: unknown[]; bidsPosted: Array<{ escrowMicroHec: number }> }>(gw.httpUrl + `/api/market/listings/${CLOSED}`);
   t.like(closed.body, { state: 'AUCTION_CLOSED', trades: [] });
   t.is(closed.body.bidsPosted[0].escrowMicroHec, 0, 'nobody sold: the bid\'s escrow came back at close');
