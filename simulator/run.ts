@@ -107,11 +107,12 @@ function seededEntropy(seed: number): (n: number) => Uint8Array {
 }
 
 export async function simulate(o: SimulationOptions): Promise<SimulationResult> {
-  const started: { gw?: GatewayProcess } = {};
+  const started: Started = {};
   try {
     return await run(o, started);
   } catch (e) {
     // Never leave a gateway running behind a failed run; say so if it was the gateway that died.
+    started.stopMeters?.();
     const gw = started.gw;
     const died = gw?.died;
     await gw?.stop('SIGTERM').catch(() => undefined);
@@ -120,7 +121,13 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   }
 }
 
-async function run(o: SimulationOptions, started: { gw?: GatewayProcess }): Promise<SimulationResult> {
+/** What a run has started, so that a failed run can stop it. */
+interface Started {
+  gw?: GatewayProcess;
+  stopMeters?: () => void;
+}
+
+async function run(o: SimulationOptions, started: Started): Promise<SimulationResult> {
   const s = o.scenario;
   const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
   const realStart = Date.now();
@@ -187,6 +194,7 @@ async function run(o: SimulationOptions, started: { gw?: GatewayProcess }): Prom
   minted += storageFund;
   await api.settle();
   for (const h of households) h.node.start();
+  started.stopMeters = () => { for (const h of households) h.node.stop(); };
   // The clock ran through the setup: the meters measure from here, and the run lasts its duration from here.
   const metered = { from: clock.now(), to: clock.now() };
   const runStart = { t: Date.now(), cpu: process.cpuUsage(), readings: -1 };
