@@ -31,24 +31,49 @@ export function requireOperator(req: FastifyRequest, operator: SecretChecker): v
 }
 
 export function authorityRoutes(app: FastifyInstance, d: AuthorityRoutesDeps): void {
+  /** Check an operator's transaction fields with the protocol schema, then sign and submit them. */
+  const submit = (fields: unknown, path: string): string => {
+    if (!fields || typeof fields !== 'object' || Array.isArray(fields)) fail('E_WRONG_TYPE', 'send the transaction fields as a JSON object with a "type"', path);
+    const f = fields as Record<string, unknown>;
+    const type = f.type as TxType;
+    if (!OPERATOR_TX.has(type)) fail('E_UNKNOWN_TYPE', `the operator API signs only ${[...OPERATOR_TX].join(', ')}`, `${path}type`);
+    // Validate the fields with the protocol schema before signing anything.
+    const probe = { ...f, grid: d.ledger.genesis.grid, signer: d.signer.key.keyId, nonce: 1, t: d.clock.now() };
+    TX_SHAPES[type].parse(probe, `${path}body`);
+    const { id } = d.signer.submit(f as unknown as TxFields);
+    d.log.info('authority tx submitted', { id, type, by: 'operator' });
+    return id;
+  };
+
   app.post('/api/authority/tx', {
     schema: { querystring: { type: 'object', properties: { wait: { type: 'string', enum: ['commit'] } }, additionalProperties: false } },
   }, async (req, reply) => {
     requireOperator(req, d.operator);
-    const fields = req.body as Record<string, unknown> | null;
-    if (!fields || typeof fields !== 'object' || Array.isArray(fields)) fail('E_WRONG_TYPE', 'send the transaction fields as a JSON object with a "type"');
-    const type = fields.type as TxType;
-    if (!OPERATOR_TX.has(type)) fail('E_UNKNOWN_TYPE', `the operator API signs only ${[...OPERATOR_TX].join(', ')}`, 'type');
-    // Validate the fields with the protocol schema before signing anything.
-    const probe = { ...fields, grid: d.ledger.genesis.grid, signer: d.signer.key.keyId, nonce: 1, t: d.clock.now() };
-    TX_SHAPES[type].parse(probe, 'body');
-    const { id } = d.signer.submit(fields as unknown as TxFields);
-    d.log.info('authority tx submitted', { id, type, by: 'operator' });
+    const id = submit(req.body, '');
     if ((req.query as { wait?: string }).wait === 'commit') {
       const s = await waitForTx(d.ledger, d.clock, id, 30_000);
       if (s.status === 'rejected') fail(s.code, s.message);
       return reply.status(s.status === 'committed' ? 200 : 202).send({ id, ...s });
     }
     return reply.status(202).send({ id, status: 'pending' });
+  });
+
+  // Many at once (registering a whole neighbourhood from a list): each is checked, signed
+  // and submitted on its own, in the order given; one refusal does not stop the rest.
+  app.post('/api/authority/txs', { bodyLimit: 4 * 1024 * 1024 }, async (req) => {
+    requireOperator(req, d.operator);
+    const list = req.body;
+    if (!Array.isArray(list)) fail('E_WRONG_TYPE', 'send a JSON array of transaction field objects, each with a "type"');
+    if (list.length > 1000) fail('E_TOO_LARGE', `${list.length} transactions in one request; at most 1000`);
+    const results = list.map((fields, i) => {
+      try {
+        return { id: submit(fields, `[${i}].`), status: 'pending' as const };
+      } catch (e) {
+        const err = e as { code?: string; message: string };
+        return { status: 'rejected' as const, code: err.code ?? 'E_INTERNAL', message: err.message };
+      }
+    });
+    const accepted = results.filter((r) => r.status === 'pending').length;
+    return { accepted, rejected: list.length - accepted, results };
   });
 }

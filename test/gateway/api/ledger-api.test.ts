@@ -137,6 +137,24 @@ test.serial('operator calls need the operator secret', async (t) => {
   t.deepEqual([dup.status, dup.body.code], [409, 'E_PARTICIPANT_EXISTS']);
 });
 
+test.serial('an operator batch (POST /api/authority/txs) checks and signs each on its own, in order; a bad one is refused alone', async (t) => {
+  const auth = { authorization: `Bearer ${grid.operatorSecret}` };
+  const reg = (name: string, seed: number) => ({ type: 'RegisterParticipant', name, email: `${name.toLowerCase()}@example.org`, role: 'prosumer', publicKey: generateKeyPair(testEntropy(seed)).publicKey });
+  const list = [reg('Dana', 81), reg('Bilal', 82), { type: 'Transfer', to: zarak.email, amountMicroHec: 1 }, { ...reg('Esha', 83), role: 'landlord' }, reg('Farah', 84)];
+  const none = await http<{ code: string }>(gw.httpUrl + '/api/authority/txs', 'POST', list);
+  t.deepEqual([none.status, none.body.code], [401, 'E_UNAUTHENTICATED']);
+  const r = await http<{ accepted: number; rejected: number; results: Array<{ id?: string; status: string; code?: string }> }>(gw.httpUrl + '/api/authority/txs', 'POST', list, auth);
+  t.is(r.status, 200);
+  t.deepEqual(r.body.results.map((x) => x.status === 'rejected' ? x.code : x.status), ['pending', 'E_PARTICIPANT_EXISTS', 'E_UNKNOWN_TYPE', 'E_BAD_FORMAT', 'pending']);
+  t.deepEqual([r.body.accepted, r.body.rejected], [2, 3]);
+  for (let i = 0; i < 50 && (await http<{ status: string }>(gw.httpUrl + `/api/tx/${r.body.results[4].id}`)).body.status !== 'committed'; i++) await new Promise((res) => setTimeout(res, 50));
+  t.is((await http(gw.httpUrl + '/api/participants/dana@example.org')).status, 200);
+  t.is((await http(gw.httpUrl + '/api/participants/farah@example.org')).status, 200);
+  t.is((await http(gw.httpUrl + '/api/participants/esha@example.org')).status, 404, 'the refused one changed nothing');
+  const notArray = await http<{ code: string }>(gw.httpUrl + '/api/authority/txs', 'POST', reg('Gul', 85), auth);
+  t.deepEqual([notArray.status, notArray.body.code], [400, 'E_WRONG_TYPE']);
+});
+
 test.serial('unknown resources are 404 with a code', async (t) => {
   t.is((await http<{ code: string }>(gw.httpUrl + `/api/tx/${'a'.repeat(64)}`)).body.code, 'E_NOT_FOUND');
   t.is((await http<{ code: string }>(gw.httpUrl + '/api/participants/ghost@example.org')).body.code, 'E_UNKNOWN_PARTICIPANT');
