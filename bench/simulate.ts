@@ -1,8 +1,9 @@
 /**
  * bench/simulate — 1,000 and 10,000 simulated meters (the real firmware core, one
  * process, real MQTT) against a real gateway: readings/s the gateway stored while
- * they ran, the simulator's CPU and memory, beside OpenSSL's P-256 verify rate on
- * all cores measured in the same run (the gateway's ceiling).
+ * they ran (and in the second half of the run, once every meter is connected), the
+ * CPU and memory of the simulator and of the gateway, beside OpenSSL's P-256 verify
+ * rate on all cores measured in the same run (the gateway's ceiling).
  *
  *   npm run bench -- simulate [--meters 1000,10000] [--minutes 20] [--speed 10]
  */
@@ -25,10 +26,13 @@ for (const n of sizes) {
   const r = await simulate({ scenario, view: 'none', print: () => undefined });
   const rate = r.stats.run.readings / r.stats.run.seconds;
   const offered = (n * speed) / 60;
+  const run = r.stats.run;
   rows.push([
-    fmt(n), fmt(r.stats.run.setupSeconds, 0) + ' s', fmt(offered), fmt(rate), fmt(rate / ossl.verifyPerSec, 2),
-    `${fmt(r.stats.run.cpuSeconds / r.stats.run.seconds, 2)} cores`, `${fmt(r.stats.run.peakRssMiB)} MiB`, r.ok ? 'all pass' : r.checks.filter((c) => !c.ok).map((c) => c.name).join('; '),
+    fmt(n), fmt(run.setupSeconds, 0) + ' s', fmt(run.seconds, 0) + ' s', fmt(offered), `${fmt(rate)} (${fmt(run.secondHalfReadingsPerSec)})`, fmt(run.secondHalfReadingsPerSec / ossl.verifyPerSec, 3),
+    `${fmt(run.cpuSeconds / run.seconds, 2)} cores`, `${fmt(run.peakRssMiB)} MiB`,
+    `${fmt(run.gatewayCpuSeconds / run.seconds, 2)} cores`, `${fmt(run.gatewayPeakRssMiB)} MiB (heap ${fmt(run.gatewayPeakHeapMiB)})`,
+    r.ok ? 'all pass' : r.checks.filter((c) => !c.ok).map((c) => c.name).join('; '),
   ]);
 }
-console.log(table(['meters', 'setup', 'readings/s offered', 'readings/s stored', 'vs OpenSSL verify (all cores)', 'simulator CPU', 'simulator RSS', 'checks'], rows));
+console.log(table(['meters', 'setup', 'run', 'readings/s offered', 'readings/s stored: run (second half)', 'second half vs OpenSSL verify (all cores)', 'simulator CPU', 'simulator peak RSS', 'gateway CPU', 'gateway peak RSS (JS heap used)', 'checks'], rows));
 console.log(`\nOpenSSL P-256 verify on ${ossl.processes} cores: ${fmt(ossl.verifyPerSec)}/s`);

@@ -5,6 +5,12 @@ export class ApiError extends Error {
   }
 }
 
+export interface BatchAnswer {
+  accepted: number;
+  rejected: number;
+  results: Array<{ id?: string; status: 'pending' | 'rejected'; code?: string; message?: string }>;
+}
+
 export class GatewayClient {
   constructor(public base: string, private readonly operatorSecret?: string) {}
 
@@ -34,6 +40,28 @@ export class GatewayClient {
 
   submit<T = { id: string; status: string }>(tx: unknown, wait = false): Promise<T> {
     return this.request<T>('POST', `/api/tx${wait ? '?wait=commit' : ''}`, tx);
+  }
+
+  /**
+   * Operator transactions in batches (POST /api/authority/txs), `chunk` per request:
+   * the setup of thousands of households. Throws on the first refusal.
+   */
+  async authorityBatch(list: Array<Record<string, unknown>>, chunk = 500): Promise<void> {
+    for (let i = 0; i < list.length; i += chunk) {
+      const r = await this.request<BatchAnswer>('POST', '/api/authority/txs', list.slice(i, i + chunk), true);
+      const bad = r.results.findIndex((x) => x.status === 'rejected');
+      if (bad >= 0) throw new ApiError(r.results[bad].code!, `${String(list[i + bad].type)} refused: ${r.results[bad].message}`, 200);
+    }
+  }
+
+  /** Signed transactions (JSON texts) in batches (POST /api/txs); one result per transaction, in order. */
+  async submitBatch(txs: string[], chunk = 500): Promise<BatchAnswer['results']> {
+    const out: BatchAnswer['results'] = [];
+    for (let i = 0; i < txs.length; i += chunk) {
+      const r = await this.request<BatchAnswer>('POST', '/api/txs', `[${txs.slice(i, i + chunk).join(',')}]`);
+      out.push(...r.results);
+    }
+    return out;
   }
 
   /** Prometheus counters by name and code label. */

@@ -124,6 +124,25 @@ export class GatewayProcess {
     await this.start();
   }
 
+  /**
+   * The running gateway's CPU time so far (s) and its peak RSS (MiB), from /proc
+   * (Linux); undefined elsewhere or when it is not running.
+   */
+  usage(): { cpuSeconds: number; peakRssMiB: number } | undefined {
+    const pid = this.child?.pid;
+    if (pid === undefined || this.child?.exitCode !== null) return undefined;
+    try {
+      // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return { cpuSeconds, peakRssMiB: hwm ? Math.round(Number(hwm[1]) / 1024) : 0 };
+    } catch {
+      return undefined;
+    }
+  }
+
   /** `helios ledger verify` on the grid's data: exit code and output. */
   verify(): { ok: boolean; output: string } {
     const r = spawnSync(process.execPath, [heliosBin, 'ledger', 'verify', '--data', this.dir], { encoding: 'utf8' });

@@ -53,7 +53,7 @@ export interface SimulationResult {
   stats: {
     readings: number; trades: number; tradedMWh: number; meters: number; simMinutes: number; realSeconds: number; rssMiB: number; cpuSeconds: number;
     /** The running phase only (meters started → stopped): real seconds, readings stored, simulator CPU seconds, peak RSS. */
-    run: { seconds: number; readings: number; cpuSeconds: number; peakRssMiB: number; setupSeconds: number };
+    run: { seconds: number; readings: number; cpuSeconds: number; peakRssMiB: number; setupSeconds: number; gatewayCpuSeconds: number; gatewayPeakRssMiB: number; gatewayPeakHeapMiB: number; secondHalfReadingsPerSec: number };
   };
 }
 
@@ -177,28 +177,29 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
     households.push({ spec: h, model, wallet, sign: opensslSigner(wallet), nonce: 0, node, transport, clock: skew });
   }
   const storageFund = 100_000_000 + households.length * 2_000_000;
-  await pool(households, 32, async (h) => {
-    await api.authority({ type: 'RegisterParticipant', name: h.spec.name, email: h.spec.email, role: h.spec.role, publicKey: h.wallet.publicKey });
-  });
+  // The operator's batch API, as an operator registering a whole neighbourhood from a list would.
+  await api.authorityBatch(households.map((h) => ({ type: 'RegisterParticipant', name: h.spec.name, email: h.spec.email, role: h.spec.role, publicKey: h.wallet.publicKey })));
   await api.settle();
-  await pool(households, 32, async (h) => {
-    await api.authority({ type: 'Mint', to: h.spec.email, amountMicroHec: h.spec.initialMicroHec, memo: 'simulation start' });
+  await api.authorityBatch([
+    ...households.map((h) => ({ type: 'Mint', to: h.spec.email, amountMicroHec: h.spec.initialMicroHec, memo: 'simulation start' })),
     // 3. Meters enrolled the way an installer does; a prosumer's export meter drives no relay.
-    await api.authority({
+    ...households.map((h) => ({
       type: 'EnrollMeter', meter: h.node.meter.meterId, publicKey: h.node.meter.publicKey, participant: h.spec.email,
       installer: 'simulator', location: `${h.spec.name}'s house`, pulsesPerKWh: 1000, relay: h.spec.role === 'consumer',
-    });
-    minted += h.spec.initialMicroHec;
-  });
-  await api.authority({ type: 'Mint', to: 'storage', amountMicroHec: storageFund, memo: 'community storage fund' });
-  minted += storageFund;
+    })),
+    { type: 'Mint', to: 'storage', amountMicroHec: storageFund, memo: 'community storage fund' },
+  ]);
+  minted += households.reduce((a, h) => a + h.spec.initialMicroHec, 0) + storageFund;
   await api.settle();
   for (const h of households) h.node.start();
   started.stopMeters = () => { for (const h of households) h.node.stop(); };
   // The clock ran through the setup: the meters measure from here, and the run lasts its duration from here.
   const metered = { from: clock.now(), to: clock.now() };
-  const runStart = { t: Date.now(), cpu: process.cpuUsage(), readings: -1 };
+  const runStart = { t: Date.now(), cpu: process.cpuUsage(), readings: -1, gatewayCpu: gw.usage()?.cpuSeconds ?? 0 };
   let peakRss = process.memoryUsage().rss;
+  let peakGatewayHeap = 0;
+  /** [real ms, readings stored so far], once a second: the rate once every meter is connected. */
+  const accepted: Array<[number, number]> = [];
 
   // 4. Trading: standing orders are signed once; the other strategies sign an offer or bid each period.
   const signTx = (h: Household, fields: Record<string, unknown>) => {
@@ -208,12 +209,13 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
     return `{"body":${text},"sig":"${toBase64url(h.sign(utf8Encode(text)))}"}`;
   };
   const strategyOf = (h: Household) => h.spec.strategy;
-  await pool(households.filter((h) => strategyOf(h) === 'standing'), 32, async (h) => {
-    await api.submit(signTx(h, {
-      type: 'StandingOrder', side: h.spec.role === 'prosumer' ? 'sell' : 'buy', meter: h.node.meter.meterId,
-      energyMWh: h.spec.maxPerPeriodMWh, priceMicroHecPerKWh: h.spec.priceMicroHecPerKWh,
-    }));
-  });
+  const standing = households.filter((h) => strategyOf(h) === 'standing');
+  const orders = await api.submitBatch(standing.map((h) => signTx(h, {
+    type: 'StandingOrder', side: h.spec.role === 'prosumer' ? 'sell' : 'buy', meter: h.node.meter.meterId,
+    energyMWh: h.spec.maxPerPeriodMWh, priceMicroHecPerKWh: h.spec.priceMicroHecPerKWh,
+  })));
+  const refusedOrder = orders.find((r) => r.status === 'rejected');
+  if (refusedOrder) throw new Error(`a standing order was refused: ${refusedOrder.code} ${refusedOrder.message}`);
   const placed = new Set<string>();
   const tradePerPeriod = async (l: ListingView) => {
     if (l.state !== 'ACCEPT_OFFERS' || placed.has(l.id) || clock.now() >= l.closesAt) return;
@@ -230,18 +232,25 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
       surplusW += h.model.pvW(mid) - h.model.loadW(mid);
     }
     const plenty = pvW > 0 ? Math.max(0, Math.min(1, surplusW / pvW)) : 0;
-    await pool(households.filter((h) => first || strategyOf(h) !== 'standing'), 16, async (h) => {
+    const signers: Household[] = [];
+    const txs: string[] = [];
+    for (const h of households.filter((x) => first || strategyOf(x) !== 'standing')) {
       // 'forecast': prices fall as the neighbourhood's surplus grows, by up to 40 %.
       const price = strategyOf(h) === 'forecast' ? Math.round(h.spec.priceMicroHecPerKWh * (1 - 0.4 * plenty)) : h.spec.priceMicroHecPerKWh;
       const meter = h.node.meter.meterId;
       if (h.spec.role === 'prosumer') {
         const expected = Math.max(0, Math.round(((h.model.pvW(mid) - h.model.loadW(mid)) * P) / 3_600_000 * 1000 * 0.8));
         const energy = Math.min(h.spec.maxPerPeriodMWh, expected);
-        if (energy > 0) await api.submit(signTx(h, { type: 'PVOffer', listing: l.id, meter, energyMWh: energy, reservePriceMicroHecPerKWh: price })).catch(() => h.nonce--);
+        if (energy <= 0) continue;
+        txs.push(signTx(h, { type: 'PVOffer', listing: l.id, meter, energyMWh: energy, reservePriceMicroHecPerKWh: price }));
       } else {
-        await api.submit(signTx(h, { type: 'BuyOffer', listing: l.id, meter, energyMWh: h.spec.maxPerPeriodMWh, bidPriceMicroHecPerKWh: price })).catch(() => h.nonce--);
+        txs.push(signTx(h, { type: 'BuyOffer', listing: l.id, meter, energyMWh: h.spec.maxPerPeriodMWh, bidPriceMicroHecPerKWh: price }));
       }
-    });
+      signers.push(h);
+    }
+    // A refused offer (too late, a balance too small for the bid) did not use up its nonce.
+    const results = await api.submitBatch(txs).catch(() => txs.map(() => ({ status: 'rejected' as const })));
+    results.forEach((r, i) => { if (r.status === 'rejected') signers[i].nonce--; });
   };
 
   // 5. What the market broadcasts, heard as the operator's dashboard would (to check against the ledger at the end).
@@ -344,7 +353,10 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
       totals.observe(counters);
       const acc = totals.get('helios_readings_accepted_total');
       if (runStart.readings < 0) runStart.readings = acc;
+      accepted.push([Date.now(), acc]);
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      // A gauge, read raw (CounterTotals is for counters that a restart resets).
+      peakGatewayHeap = Math.max(peakGatewayHeap, counters.get('helios_process_nodejs_heap_size_used_bytes') ?? 0);
       readingsPerSec = ((acc - lastReadings) * 1000) / Math.max(1, Date.now() - lastTick);
       lastReadings = acc;
       lastTick = Date.now();
@@ -367,6 +379,14 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
     cpuSeconds: (() => { const c = process.cpuUsage(runStart.cpu); return (c.user + c.system) / 1e6; })(),
     peakRssMiB: Math.round(Math.max(peakRss, process.memoryUsage().rss) / 1048576),
     setupSeconds: (runStart.t - realStart) / 1000,
+    gatewayCpuSeconds: (gw.usage()?.cpuSeconds ?? 0) - runStart.gatewayCpu,
+    gatewayPeakRssMiB: gw.usage()?.peakRssMiB ?? 0,
+    gatewayPeakHeapMiB: Math.round(peakGatewayHeap / 1048576),
+    secondHalfReadingsPerSec: (() => {
+      const [t1, a1] = accepted[accepted.length - 1] ?? [0, 0];
+      const [t0, a0] = accepted.find(([t]) => t >= runStart.t + (t1 - runStart.t) / 2) ?? [t1, a1];
+      return t1 > t0 ? ((a1 - a0) * 1000) / (t1 - t0) : 0;
+    })(),
   };
   metered.to = clock.now();
   for (const h of households) h.node.stop();
@@ -562,7 +582,7 @@ async function report(
   }
   return {
     ok: false, dataDir, checks, summary, periods, rejected,
-    stats: { readings: counters.get('helios_readings_accepted_total') ?? 0, trades: ledgerTrades, tradedMWh: ledgerTraded, meters: households.length, simMinutes: Math.round((simEnd - metered.from) / 60_000), realSeconds, rssMiB, cpuSeconds: (cpu.user + cpu.system) / 1e6, run: { seconds: 0, readings: 0, cpuSeconds: 0, peakRssMiB: 0, setupSeconds: 0 } },
+    stats: { readings: counters.get('helios_readings_accepted_total') ?? 0, trades: ledgerTrades, tradedMWh: ledgerTraded, meters: households.length, simMinutes: Math.round((simEnd - metered.from) / 60_000), realSeconds, rssMiB, cpuSeconds: (cpu.user + cpu.system) / 1e6, run: { seconds: 0, readings: 0, cpuSeconds: 0, peakRssMiB: 0, setupSeconds: 0, gatewayCpuSeconds: 0, gatewayPeakRssMiB: 0, gatewayPeakHeapMiB: 0, secondHalfReadingsPerSec: 0 } },
   };
 }
 
