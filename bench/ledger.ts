@@ -17,6 +17,7 @@ import { verifyChain } from '../gateway/ledger/verify.ts';
 import { loadGenesis, dataPaths } from '../gateway/config.ts';
 import { openDb } from '../gateway/store/db.ts';
 import { newGridDir, startChildGateway } from '../test/helpers/gateway.ts';
+import { LeanClient } from './lib/http.ts';
 import { fmt, opensslP256, table } from './lib/reference.ts';
 
 const { values: o } = parseArgs({ options: { txs: { type: 'string', default: '20000' }, households: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '64' }, batch: { type: 'string', default: '100' } } });
@@ -48,6 +49,7 @@ console.log(`signed ${fmt(N)} transactions in ${fmt((Date.now() - t0sign) / 1000
 
 const gw = await startChildGateway(grid.dir, [], {}, process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
 const payloads = txs.map((tx) => JSON.stringify(tx));
+const client = new LeanClient(gw.url, C);
 const B = Number(o.batch);
 
 async function drained(): Promise<void> {
@@ -71,16 +73,14 @@ async function phase(from: number, to: number, batch: number) {
     for (let i = from; i < to; i++) if ((i % H) % C === w) mine.push(i);
     if (batch <= 1) {
       for (const i of mine) {
-        const res = await fetch(gw.url + '/api/tx', { method: 'POST', headers: { 'content-type': 'application/json' }, body: payloads[i] });
-        if (res.status !== 202) throw new Error(`tx ${i} refused: ${res.status} ${await res.text()}`);
-        await res.arrayBuffer();
+        const res = await client.post('/api/tx', payloads[i]);
+        if (res.status !== 202) throw new Error(`tx ${i} refused: ${res.status} ${res.text}`);
       }
     } else {
       for (let k = 0; k < mine.length; k += batch) {
-        const body = '[' + mine.slice(k, k + batch).map((i) => payloads[i]).join(',') + ']';
-        const res = await fetch(gw.url + '/api/txs', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        const r = await res.json() as { rejected: number; results: Array<{ message?: string }> };
-        if (res.status !== 200 || r.rejected) throw new Error(`batch refused: ${res.status} ${JSON.stringify(r).slice(0, 300)}`);
+        const res = await client.post('/api/txs', '[' + mine.slice(k, k + batch).map((i) => payloads[i]).join(',') + ']');
+        const r = JSON.parse(res.text) as { rejected: number };
+        if (res.status !== 200 || r.rejected) throw new Error(`batch refused: ${res.status} ${res.text.slice(0, 300)}`);
       }
     }
   }));
@@ -93,6 +93,7 @@ async function phase(from: number, to: number, batch: number) {
 const single = await phase(0, Math.floor(N / 2), 1);
 const batched = await phase(Math.floor(N / 2), N, B);
 const rss = Number((await import('node:fs')).readFileSync(`/proc/${gw.child.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+)/)?.[1] ?? 0) / 1024;
+client.close();
 await gw.kill();
 
 
