@@ -122,7 +122,9 @@ export class Gateway {
     });
     service = new MeteringService({
       ledger: this.ledger, store: this.metering, pipeline: this.pipeline, availability: this.availability, credits: this.credits,
-      authority: this.authority, operator, clock: this.clock, metrics: this.metrics, log: mlog, publish,
+      // Logins arrive one per event-loop turn; their first check of a key (decompressing it) costs
+      // more than handing it to a worker, so they always go to the pool.
+      authority: this.authority, operator, verifier: new BatchVerifier(this.verifierPool, 512, 0), clock: this.clock, metrics: this.metrics, log: mlog, publish,
       deliver: (id, topic, payload) => this.broker?.deliver(id, topic, payload),
       kick: (id) => this.broker?.kick(id),
       operatorCommand: (command, payload) => this.market.operatorCommand(command, payload),

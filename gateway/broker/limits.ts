@@ -65,6 +65,13 @@ export function guardConnection(conn: Duplex, maxPacketBytes: number, onTooLarge
     write(chunk, encoding, cb) {
       conn.write(chunk, encoding, cb);
     },
+    // Aedes corks a client's stream around a burst (CONNACK, SUBACKs, retained messages):
+    // pass the burst on as one socket write, not one system call per packet.
+    writev(chunks, cb) {
+      conn.cork();
+      chunks.forEach(({ chunk, encoding }, i) => conn.write(chunk, encoding, i === chunks.length - 1 ? cb : undefined));
+      conn.uncork();
+    },
     final(cb) {
       conn.end(cb);
     },

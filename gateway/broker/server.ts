@@ -34,7 +34,7 @@ export interface BrokerOptions {
 }
 
 export interface BrokerHandlers {
-  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Login;
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<Login>;
   /** Persist what a successful login uses up (a login counter). */
   loggedIn(login: Login): void;
   connected(client: Client, role: Role): void;
@@ -55,6 +55,8 @@ export class HeliosBroker {
   private readonly wss: WebSocketServer[] = [];
   private readonly rate: RateLimiter;
   private readonly roles = new Map<string, number>();
+  /** Clients past preConnect that are not registered yet (logging in). */
+  private readonly admitting = new Set<Client>();
 
   private constructor(
     aedes: Aedes,
@@ -85,25 +87,32 @@ export class HeliosBroker {
   private install(): void {
     const a = this.aedes;
     a.preConnect = (client, _packet, cb) => {
-      if (a.connectedClients >= this.o.maxClients) {
+      // Logins are checked asynchronously, so clients still logging in count against the limit too.
+      if (a.connectedClients + this.admitting.size >= this.o.maxClients) {
         this.refuse('E_TOO_MANY_CLIENTS', { client: client.id, limit: this.o.maxClients });
         return cb(null, false);
       }
+      this.admitting.add(client);
+      client.conn.once('close', () => this.admitting.delete(client));
       cb(null, true);
     };
     a.authenticate = (client, username, password, cb) => {
-      try {
-        const login = this.h.authenticate(client.id, username, password);
-        (client as HeliosClient).helios = login.role;
-        this.h.loggedIn(login);
-        cb(null, true);
-      } catch (e) {
-        const code = isHeliosError(e) ? e.code : 'E_BAD_LOGIN';
-        this.refuse(code, { client: client.id, username, message: (e as Error).message });
-        const err = new Error((e as Error).message) as AuthenticateError;
-        (err as { returnCode: number }).returnCode = 4; // bad user name or password
-        cb(err, false);
-      }
+      this.h.authenticate(client.id, username, password).then(
+        (login) => {
+          // In the turn the verdict arrives, so a login counter is checked and recorded at once.
+          (client as HeliosClient).helios = login.role;
+          this.h.loggedIn(login);
+          cb(null, true);
+        },
+        (e: Error) => {
+          this.admitting.delete(client);
+          const code = isHeliosError(e) ? e.code : 'E_BAD_LOGIN';
+          this.refuse(code, { client: client.id, username, message: e.message });
+          const err = new Error(e.message) as AuthenticateError;
+          (err as { returnCode: number }).returnCode = 4; // bad user name or password
+          cb(err, false);
+        },
+      );
     };
     a.authorizePublish = (client, packet, cb) => {
       const role = (client as HeliosClient | null)?.helios;
@@ -143,6 +152,7 @@ export class HeliosBroker {
       if (role) for (const s of subs) this.h.subscribed(client, role, s.topic);
     });
     a.on('clientReady', (client) => {
+      this.admitting.delete(client);
       const role = (client as HeliosClient).helios;
       if (!role) return;
       this.roles.set(role.kind, (this.roles.get(role.kind) ?? 0) + 1);

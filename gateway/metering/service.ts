@@ -9,6 +9,7 @@ import {
   canonicalize, decode, HelloBody, isHeliosError, keyIdOf, MAX_METER_MESSAGE_BYTES, MAX_TX_BYTES, parseTopic, signed,
   StatusMessage, topics, TxBody, verifyBody, type AckMessage, type Clock, type EnrolmentBody, type SignedTx, type TimeMessage, type TxResultMessage,
 } from '../../protocol/index.ts';
+import type { BatchVerifier } from '../crypto/batchVerifier.ts';
 import type { AuthoritySigner } from '../authority.ts';
 import { sha256Hex } from '../crypto/hash.ts';
 import { signBodyFast } from '../crypto/sign.ts';
@@ -37,6 +38,8 @@ export interface MeteringDeps {
   credits: CreditService;
   authority: AuthoritySigner;
   operator: SecretChecker;
+  /** Login signatures are checked here (worker threads, in batches). */
+  verifier: BatchVerifier;
   clock: Clock;
   metrics: Metrics;
   log: Logger;
@@ -77,9 +80,9 @@ export class MeteringService implements BrokerHandlers {
 
   // — broker handlers —
 
-  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Login {
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<Login> {
     return authenticate({
-      genesis: this.d.ledger.genesis, clock: this.d.clock, state: this.d.ledger.state, operator: this.d.operator,
+      genesis: this.d.ledger.genesis, clock: this.d.clock, state: this.d.ledger.state, operator: this.d.operator, verify: (item) => this.d.verifier.verify(item),
       counters: { get: (id) => this.d.store.loginCounter(id), set: (id, c) => this.d.store.setLoginCounter(id, c) },
     }, clientId, username, password);
   }
