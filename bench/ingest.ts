@@ -5,7 +5,7 @@
  * the same run — OpenSSL's P-256 verify rate on all cores and mosquitto relaying
  * the same number of unsigned messages of the same size.
  *
- *   npm run bench -- ingest [--meters 1000] [--readings 20] [--paced 5]
+ *   npm run bench -- ingest [--meters 1000] [--readings 20] [--paced 5] [--connecting 200]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,18 +14,20 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { canonicalize, generateKeyPair, signBody, topics, type KeyPair } from '../protocol/index.ts';
+import { generateKeyPair, topics, type KeyPair } from '../protocol/index.ts';
 import { newGridDir, startChildGateway, type ChildGateway } from '../test/helpers/gateway.ts';
 import { testEntropy } from '../test/helpers/grid.ts';
 import { rawConnect, type RawClient } from './lib/rawMqtt.ts';
 import { fmt, opensslP256, table, within } from './lib/reference.ts';
 import { privateKeyObject, signFast } from './lib/signing.ts';
 
-const { values: o } = parseArgs({ options: { meters: { type: 'string', default: '1000' }, readings: { type: 'string', default: '20' }, paced: { type: 'string', default: '5' }, 'verify-workers': { type: 'string' } } });
+const { values: o } = parseArgs({ options: { meters: { type: 'string', default: '1000' }, readings: { type: 'string', default: '20' }, paced: { type: 'string', default: '5' }, connecting: { type: 'string', default: '200' }, 'verify-workers': { type: 'string' } } });
 const N = Number(o.meters);
 const R = Number(o.readings);
 /** Readings per meter in the second phase, sent at half the rate the burst sustained, for latency under load rather than queueing. */
 const P = Number(o.paced);
+/** Logins in flight at once while the meters connect. */
+const CONNECTING = Number(o.connecting);
 const total = N * R;
 const log = (s: string) => process.stderr.write(s + '\n');
 
@@ -63,8 +65,10 @@ await new Promise((r) => setTimeout(r, 1500)); // let the last block land
 
 log(`signing ${fmt(total)} readings (client side, not measured)…`);
 const t0 = Date.now();
+const logins: string[] = [];
 const payloads: Buffer[][] = keys.map((k) => {
   const pk = privateKeyObject(k);
+  logins.push(signFast({ type: 'Login', grid: G, id: k.keyId, client: k.keyId, ctr: 1 }, pk));
   return Array.from({ length: R + P }, (_, j) => Buffer.from(signFast({
     type: 'Reading', grid: G, meter: k.keyId, seq: j + 1, t: t0 + j * 1000, importMWh: 1000 * (j + 1), exportMWh: 0, powerW: 400, relay: 'open', creditMWh: 0, fw: 'bench',
   }, pk)));
@@ -81,11 +85,12 @@ let finished: () => void = () => undefined;
 let allDone = new Promise<void>((r) => (finished = r));
 const clients: RawClient[] = new Array(N);
 let connectNext = 0;
-await Promise.all(Array.from({ length: 50 }, async () => {
+const connectStart = performance.now();
+await Promise.all(Array.from({ length: CONNECTING }, async () => {
   while (connectNext < N) {
     const i = connectNext++;
     const k = keys[i];
-    const token = canonicalize(signBody({ type: 'Login', grid: G, id: k.keyId, client: k.keyId, ctr: 1 }, k.secretKey));
+    const token = logins[i];
     clients[i] = await rawConnect(mqttPort, { clientId: k.keyId, username: k.keyId, password: token }, (_topic, payload) => {
       const seq = (JSON.parse(payload.toString()) as { seq: number }).seq;
       const now = performance.now();
@@ -99,6 +104,7 @@ await Promise.all(Array.from({ length: 50 }, async () => {
     clients[i].subscribe([topics.meter(G, k.keyId, 'ack')]);
   }
 }));
+const connectSeconds = (performance.now() - connectStart) / 1000;
 await new Promise((r) => setTimeout(r, 1000));
 latencies.length = 0;
 
@@ -168,6 +174,7 @@ console.log(table(['measure', 'value', 'vs reference'], [
   ['gateway: verified + durably stored readings', `${fmt(rate)} /s`, `${fmt(rate / ossl.verifyPerSec, 2)} of OpenSSL (aim ≥ 0.50)`],
   ['gateway: ack latency p50 / p99, burst (queueing included)', `${fmt(pct(burstLatencies, 50), 1)} / ${fmt(pct(burstLatencies, 99), 1)} ms`, ''],
   ...(P > 0 ? [[`gateway: ack latency p50 / p99 at ${fmt(pacedRate)} readings/s (half the burst rate)`, `${fmt(pct(latencies, 50), 1)} / ${fmt(pct(latencies, 99), 1)} ms`, '']] : []),
+  [`gateway: logins (CONNECT → CONNACK, signed token checked), ${CONNECTING} in flight`, `${fmt(N / connectSeconds)} /s`, `${fmt(N)} meters in ${fmt(connectSeconds, 1)} s`],
   ['gateway: RSS with all meters connected (before → after)', `${fmt(rssBefore)} → ${fmt(rss)} MiB`, 'aim < 1024 MiB at 10,000 meters'],
   ['gateway: readings stored / distinct / sent', `${fmt(stored.n)} / ${fmt(stored.d)} / ${fmt(all)}`, stored.n === all && stored.d === all ? 'none lost, none duplicated' : 'MISMATCH'],
   [mq ? 'mosquitto relaying the same messages (unsigned)' : 'mosquitto', mq ? `${fmt(mq.rate)} /s` : 'not installed (apt-get install mosquitto)', mq ? `gateway = ${fmt(rate / mq.rate, 2)} of mosquitto` : ''],

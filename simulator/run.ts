@@ -151,14 +151,14 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
 
   // The meters' clocks run at the simulation's speed, but TCP and the gateway do not:
   // their connect timeout and reconnect backoff are set so that in real time they wait
-  // what a real meter waits (15 s for a CONNACK, 1 s to 5 s between tries). Timed in
+  // what a real meter waits (30 s for a CONNACK, 1 s to 60 s between tries). Timed in
   // simulated minutes, 10,000 meters at ×60 would give up on a busy gateway within
   // half a second and storm it with new connections.
   const simMs = (realMs: number) => Math.round(realMs * s.speed);
   const baseMs = Math.min(3_600_000, Math.max(10, simMs(1000)));
   const networkTimers = {
-    connectTimeoutMs: Math.min(600_000, Math.max(1000, simMs(15_000))),
-    backoff: { baseMs, capMs: Math.min(86_400_000, Math.max(baseMs, simMs(5000))), stableMs: Math.min(86_400_000, simMs(10_000)) },
+    connectTimeoutMs: Math.min(3_600_000, Math.max(1000, simMs(30_000))),
+    backoff: { baseMs, capMs: Math.min(86_400_000, Math.max(baseMs, simMs(60_000))), stableMs: Math.min(86_400_000, simMs(30_000)) },
   };
 
   // 2. Households: wallets, registration and top-up, through the operator's API.

@@ -145,6 +145,6 @@ export function parseMeterConfig(input: MeterConfigInput): MeterConfig {
     outboxMax: num('outboxMax', 1, 10_000),
     backoff,
     keepaliveMs: num('keepaliveMs', 1000, 3_600_000),
-    connectTimeoutMs: num('connectTimeoutMs', 1000, 600_000),
+    connectTimeoutMs: num('connectTimeoutMs', 1000, 3_600_000),
   };
 }
