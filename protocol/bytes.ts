@@ -35,8 +35,31 @@ export function utf8Encode(s: string): Uint8Array {
   return out.slice(0, n);
 }
 
+interface StrictDecoder { decode(b: Uint8Array): string }
+/** The platform's own strict decoder where there is one (Node, browsers); XS may have none. */
+const nativeDecoder: StrictDecoder | undefined = (() => {
+  const TD = (globalThis as { TextDecoder?: new (label: string, o: { fatal: boolean; ignoreBOM: boolean }) => StrictDecoder }).TextDecoder;
+  try {
+    return TD ? new TD('utf-8', { fatal: true, ignoreBOM: true }) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
 /** Strict UTF-8 decode: overlong forms, surrogates and truncated sequences are errors. */
 export function utf8Decode(b: Uint8Array): string {
+  if (nativeDecoder) {
+    try {
+      return nativeDecoder.decode(b);
+    } catch {
+      // Not UTF-8: the portable decoder below says where and why.
+    }
+  }
+  return utf8DecodePortable(b);
+}
+
+/** utf8Decode in plain ECMAScript, the same on every engine. */
+export function utf8DecodePortable(b: Uint8Array): string {
   let s = '';
   let chunk: number[] = [];
   const flush = () => {

@@ -138,6 +138,17 @@ export interface ObjectSchema<S extends Shape> extends Schema<ObjectOf<S>> {
 
 export function object<S extends Shape>(shape: S): ObjectSchema<S> {
   const keys = Object.keys(shape);
+  // The members' paths under each parent path seen, so a message does not build them afresh (they are few: '', 'body', …).
+  const memberPaths = new Map<string, string[]>();
+  const pathsUnder = (path: string): string[] => {
+    let ps = memberPaths.get(path);
+    if (!ps) {
+      ps = keys.map((k) => (path ? `${path}.${k}` : k));
+      if (memberPaths.size >= 64) memberPaths.clear();
+      memberPaths.set(path, ps);
+    }
+    return ps;
+  };
   return {
     shape,
     describe: 'object',
@@ -153,9 +164,11 @@ export function object<S extends Shape>(shape: S): ObjectSchema<S> {
         }
       }
       const out: Record<string, unknown> = {};
-      for (const k of keys) {
+      const paths = pathsUnder(path);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
         const s = shape[k];
-        const p = path ? `${path}.${k}` : k;
+        const p = paths[i];
         const has = Object.prototype.hasOwnProperty.call(src, k) && src[k] !== undefined;
         if (!has) {
           if ((s as Partial<OptionalSchema<unknown>>).optional) continue;

@@ -9,7 +9,7 @@
  * A duplicate (seq already stored) is not stored again but acknowledged again;
  * a jump in seq is stored and the gap recorded.
  */
-import { canonicalize, decode, isHeliosError, MAX_METER_MESSAGE_BYTES, ReadingBody, signed, type Clock, type Genesis } from '../../protocol/index.ts';
+import { decodeSigned, isHeliosError, MAX_METER_MESSAGE_BYTES, ReadingBody, signed, type Clock, type Genesis } from '../../protocol/index.ts';
 import type { BatchVerifier } from '../crypto/batchVerifier.ts';
 import { keys, type MeterEntry } from '../ledger/entities.ts';
 import type { StateReader } from '../ledger/state.ts';
@@ -63,7 +63,9 @@ export class ReadingsPipeline {
   private readonly stored: Map<string, MeterPosition>;
   /** Highest accepted reading per meter, stored or waiting in the batch. */
   private readonly accepted = new Map<string, MeterPosition>();
-  private readonly queue: Entry[] = [];
+  /** Readings waiting for their verdict, oldest first, from `head` on (shift() is O(n) on a long array). */
+  private queue: Entry[] = [];
+  private head = 0;
   private batch: Array<{ row: StoredReading; hr: bigint }> = [];
   private gaps: Gap[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -94,10 +96,10 @@ export class ReadingsPipeline {
     let body: ReadingBody;
     let envelope: string;
     try {
-      const r = decode(payload, SignedReading, MAX_METER_MESSAGE_BYTES);
+      const r = decodeSigned(payload, SignedReading, MAX_METER_MESSAGE_BYTES);
       body = r.body;
-      const bodyText = canonicalize(r.body);
-      envelope = `{"body":${bodyText},"sig":"${r.sig}"}`;
+      const bodyText = r.bodyText;
+      envelope = r.envelopeText;
       this.precheck(topicMeter, body, receivedAt);
       const meter = this.d.state.get<MeterEntry>(keys.meter(body.meter))!;
       return new Promise<Verdict>((resolve) => {
@@ -131,9 +133,18 @@ export class ReadingsPipeline {
   private verified(entry: Entry, ok: boolean): void {
     entry.ok = ok;
     this.d.metrics.verifySeconds.observe(Number(process.hrtime.bigint() - entry.receivedHr) / 1e9);
-    while (this.queue.length && this.queue[0].ok !== undefined) {
-      const e = this.queue.shift()!;
+    const q = this.queue;
+    while (this.head < q.length && q[this.head].ok !== undefined) {
+      const e = q[this.head];
+      q[this.head++] = undefined as unknown as Entry;
       e.resolve(this.decide(e));
+    }
+    if (this.head === q.length) {
+      q.length = 0;
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > q.length) {
+      this.queue = q.slice(this.head);
+      this.head = 0;
     }
   }
 

@@ -1,7 +1,7 @@
 /** Decoding messages from the wire: size limit, strict JSON, schema, then signature (by the caller, who knows the key). */
 import { fail, ProtocolCodes as C } from '../errors.ts';
 import { utf8Decode } from '../bytes.ts';
-import { parseJson } from '../json.ts';
+import { canonicalize, parseJsonText } from '../json.ts';
 import { object, type Schema } from '../schema.ts';
 import { signature } from './fields.ts';
 import type { Signed } from '../ecdsa.ts';
@@ -28,5 +28,36 @@ export function decode<T>(payload: Uint8Array | string, schema: Schema<T>, maxBy
   const size = typeof payload === 'string' ? payload.length : payload.length;
   if (size > maxBytes) fail(C.TOO_LARGE, `message is ${size} bytes; the limit here is ${maxBytes}`);
   const text = typeof payload === 'string' ? payload : utf8Decode(payload);
-  return schema.parse(parseJson(text, { maxLength: maxBytes }), '');
+  return schema.parse(parseJsonText(text, { maxLength: maxBytes }).value, '');
+}
+
+/** A signed envelope, decoded, with the texts a receiver verifies and keeps. */
+export interface DecodedSigned<T> extends Signed<T> {
+  /** Canonical text of the body: what the signature covers. */
+  bodyText: string;
+  /** Canonical text of the whole envelope. */
+  envelopeText: string;
+}
+
+const BODY_PREFIX = '{"body":';
+
+/**
+ * Decode a signed envelope (as `decode` does) and give the canonical text of its
+ * body. Every Helios signer sends its envelope canonically, and then that text is a
+ * slice of what arrived: the envelope is exactly `{"body":` + body + `,"sig":"` +
+ * sig + `"}`, since "body" sorts before "sig" and a signature is base64url. Anything
+ * else is written out canonically.
+ */
+export function decodeSigned<T>(payload: Uint8Array | string, schema: Schema<Signed<T>>, maxBytes: number): DecodedSigned<T> {
+  const size = payload.length;
+  if (size > maxBytes) fail(C.TOO_LARGE, `message is ${size} bytes; the limit here is ${maxBytes}`);
+  const text = typeof payload === 'string' ? payload : utf8Decode(payload);
+  const { value, canonical } = parseJsonText(text, { maxLength: maxBytes });
+  const env = schema.parse(value, '');
+  const suffix = env.sig.length + 10; // ,"sig":" … "}
+  if (canonical && text.startsWith(BODY_PREFIX) && text.length > BODY_PREFIX.length + suffix) {
+    return { body: env.body, sig: env.sig, bodyText: text.slice(BODY_PREFIX.length, text.length - suffix), envelopeText: text };
+  }
+  const bodyText = canonicalize(env.body);
+  return { body: env.body, sig: env.sig, bodyText, envelopeText: `${BODY_PREFIX}${bodyText},"sig":${JSON.stringify(env.sig)}}` };
 }

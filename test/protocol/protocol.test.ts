@@ -3,8 +3,10 @@ import { createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeV
 import { fileURLToPath } from 'node:url';
 import { computeVectors, RFC6979_SECRET, type VectorResults } from './vectors.ts';
 import { runInXS } from '../helpers/xs.ts';
+import fc from 'fast-check';
 import {
-  fromBase64url, fromHex, keyPairFromSecret, normalizeLowS, publicKeyCoordinates, toBase64url, utf8Encode, verifyBytes,
+  canonicalize, fromBase64url, fromHex, keyPairFromSecret, normalizeLowS, parseJsonText, publicKeyCoordinates, toBase64url,
+  utf8Decode, utf8DecodePortable, utf8Encode, verifyBytes,
 } from '../../protocol/index.ts';
 
 const entry = fileURLToPath(new URL('./xs-entry.ts', import.meta.url));
@@ -67,6 +69,50 @@ test('the strict parser refuses duplicate keys, fractions, big integers, lone su
     'E_MALFORMED_JSON',
   ]);
   t.is(({} as Record<string, unknown>).polluted, undefined, 'a "__proto__" member must not touch Object.prototype');
+});
+
+test('the parser tells a canonical text from one that only means the same, and a signed body is then read from what arrived', (t) => {
+  t.deepEqual(node.canonicity, [
+    'OK true', 'OK true', // as written by canonicalize
+    'OK false', 'OK false', 'OK false', // members out of order, whitespace, -0
+    'OK false', 'OK false', 'OK false', 'OK false', 'OK false', // escapes JSON.stringify does not write: \/, \u0041, \u001F, \u000a, an escaped emoji
+    'OK true', // € before 😀: U+20AC < U+D83D
+    'OK false', 'OK true', // by UTF-16 code units 😀 (D83D) sorts before דּ (FB33), though its code point is higher (RFC 8785 §3.2.3)
+    'OK false', // leading whitespace
+  ]);
+  // Whatever the rendering, "canonical" means exactly "the text is canonicalize(value)".
+  const value = fc.letrec((tie) => ({
+    v: fc.oneof({ depthSize: 'small' },
+      fc.constantFrom(null, true, false, 0, -1, 9007199254740991), fc.integer(), fc.string({ unit: 'grapheme', maxLength: 6 }),
+      fc.string({ unit: fc.constantFrom('"', '\\', '/', '\u0000', '\u001f', '\u007f', '\u2028', 'a', '\n'), maxLength: 4 }),
+      fc.array(tie('v'), { maxLength: 3 }),
+      fc.dictionary(fc.string({ unit: fc.constantFrom('a', 'b', 'é', '\u20ac', '\ufb33', '\ud83d\ude00'), maxLength: 2 }), tie('v'), { maxKeys: 4 })),
+  })).v;
+  const renderings = (v: unknown): string[] => [canonicalize(v), JSON.stringify(v), JSON.stringify(v, null, 1), JSON.stringify(v).replace(/\//g, '\\/')];
+  fc.assert(fc.property(value, (v) => {
+    for (const text of renderings(v)) {
+      const r = parseJsonText(text);
+      if (r.canonical !== (text === canonicalize(r.value))) return false;
+    }
+    return parseJsonText(canonicalize(v)).canonical;
+  }), { numRuns: 500 });
+  t.deepEqual(node.decodedSigned, ['OK [true,true,true]', 'OK [true,true,true]']);
+});
+
+test('UTF-8: the platform decoder and the portable one agree, and both refuse what is not UTF-8', (t) => {
+  t.deepEqual(node.utf8, [
+    'OK "Aé€😀"', 'OK "\ufeffA"', 'OK ""',
+    ...Array.from({ length: 7 }, () => 'E_MALFORMED_JSON'),
+  ]);
+  fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
+    const b = utf8Encode(s);
+    return utf8Decode(b) === s && utf8DecodePortable(b) === s;
+  }), { numRuns: 1000 });
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 12 }), (b) => {
+    const verdict = (f: () => string) => { try { return f(); } catch (e) { return (e as { code?: string }).code ?? 'THROW'; } };
+    return verdict(() => utf8Decode(b)) === verdict(() => utf8DecodePortable(b));
+  }), { numRuns: 5000 });
+  t.pass();
 });
 
 test('SHA-256 and RFC 6962 Merkle roots match the published vectors', (t) => {

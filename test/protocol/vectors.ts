@@ -5,8 +5,8 @@
  */
 import {
   AckMessage, canonicalize, CreditTokenBody, decode, escrowMicroHec, fromBase64url, fromHex, generateKeyPair, hashJson,
-  isHeliosError, keyIdOf, keyPairFromSecret, LoginBody, merkleRoot, parseJson, paymentMicroHec, ReadingBody, sha256Hex,
-  signBody, signBytes, signed, toBase64url, toHex, TxBody, utf8Encode, verifyBody, verifyBytes, type Schema,
+  decodeSigned, isHeliosError, keyIdOf, keyPairFromSecret, LoginBody, merkleRoot, parseJson, parseJsonText, paymentMicroHec, ReadingBody, sha256Hex,
+  signBody, signBytes, signed, toBase64url, toHex, TxBody, utf8Decode, utf8Encode, verifyBody, verifyBytes, type Schema,
 } from '../../protocol/index.ts';
 
 export const RFC6979_SECRET = 'c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721';
@@ -43,6 +43,30 @@ export const JSON_TEXTS: string[] = [
   '[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]',
   'nul',
   '{} {}',
+];
+
+/** Texts that differ from canonical JSON in one way each (and two that do not). */
+export const CANONICITY_TEXTS: string[] = [
+  '{"a":1,"b":[true,false,null],"c":"x"}',
+  '"\\u001f\\n\\"\\\\"',
+  '{"b":1,"a":2}',
+  '{"a":1, "b":2}',
+  '{"a":-0}',
+  '{"a":"\\/"}',
+  '{"a":"\\u0041"}',
+  '{"a":"\\u001F"}',
+  '{"a":"\\u000a"}',
+  '{"a":"\\ud83d\\ude00"}',
+  '{"\u20ac":1,"\ud83d\ude00":2}',
+  '{"\ufb33":1,"\ud83d\ude00":2}',
+  '{"\ud83d\ude00":1,"\ufb33":2}',
+  ' 1',
+];
+
+/** UTF-8 byte strings, valid and not: overlong, surrogate, beyond U+10FFFF, truncated, stray continuation, bad lead. */
+export const UTF8_INPUTS: number[][] = [
+  [0x41, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80], [0xef, 0xbb, 0xbf, 0x41], [],
+  [0xc0, 0x80], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0x80], [0xff],
 ];
 
 const CT_LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'];
@@ -127,6 +151,9 @@ export interface VectorResults {
   canonicalHex: string[];
   badCanonical: string[];
   parsed: string[];
+  canonicity: string[];
+  utf8: string[];
+  decodedSigned: string[];
   sha256: string[];
   merkleCT: string[];
   merkleLarge: string[];
@@ -174,6 +201,15 @@ export function computeVectors(): VectorResults {
     canonicalHex: canonical.map((c) => toHex(utf8Encode(c))),
     badCanonical: BAD_CANONICAL_INPUTS.map((v) => verdict(() => canonicalize(v))),
     parsed: JSON_TEXTS.map((t) => verdict(() => parseJson(t))),
+    canonicity: CANONICITY_TEXTS.map((t) => verdict(() => parseJsonText(t).canonical)),
+    utf8: UTF8_INPUTS.map((b) => verdict(() => utf8Decode(new Uint8Array(b)))),
+    decodedSigned: [
+      canonicalize(sr),
+      `{ "sig": ${JSON.stringify(sr.sig)}, "body": ${JSON.stringify(sr.body, null, 1)} }`,
+    ].map((text) => verdict(() => {
+      const d = decodeSigned(text, signed(ReadingBody), 2048);
+      return [d.bodyText === canonicalize(d.body), d.envelopeText === canonicalize(sr), verifyBody(d, meter.publicKey)];
+    })),
     sha256: ['', 'abc', canonical[0]].map((t) => sha256Hex(t)).concat([hashJson(reading)]),
     merkleCT: Array.from({ length: 9 }, (_, n) => toHex(merkleRoot(CT_LEAVES.slice(0, n).map(fromHex)))),
     merkleLarge: large,
