@@ -98,14 +98,13 @@ export class ReadingsPipeline {
     try {
       const r = decodeSigned(payload, SignedReading, MAX_METER_MESSAGE_BYTES);
       body = r.body;
-      const bodyText = r.bodyText;
       envelope = r.envelopeText;
       this.precheck(topicMeter, body, receivedAt);
       const meter = this.d.state.get<MeterEntry>(keys.meter(body.meter))!;
       return new Promise<Verdict>((resolve) => {
         const entry: Entry = { meter: body.meter, body, envelope, receivedAt, receivedHr, resolve };
         this.queue.push(entry);
-        this.d.verifier.verify({ publicKey: meter.publicKey, message: Buffer.from(bodyText), sig: r.sig }).then(
+        this.d.verifier.verify({ publicKey: meter.publicKey, message: r.bodyBytes, sig: r.sig }).then(
           (ok) => this.verified(entry, ok),
           () => this.verified(entry, false),
         );

@@ -1,6 +1,6 @@
 /** Decoding messages from the wire: size limit, strict JSON, schema, then signature (by the caller, who knows the key). */
 import { fail, ProtocolCodes as C } from '../errors.ts';
-import { utf8Decode } from '../bytes.ts';
+import { utf8Decode, utf8Encode } from '../bytes.ts';
 import { canonicalize, parseJsonText } from '../json.ts';
 import { object, type Schema } from '../schema.ts';
 import { signature } from './fields.ts';
@@ -37,6 +37,8 @@ export interface DecodedSigned<T> extends Signed<T> {
   bodyText: string;
   /** Canonical text of the whole envelope. */
   envelopeText: string;
+  /** UTF-8 bytes of bodyText (a view into the payload when it arrived as canonical bytes). */
+  bodyBytes: Uint8Array;
 }
 
 const BODY_PREFIX = '{"body":';
@@ -56,8 +58,11 @@ export function decodeSigned<T>(payload: Uint8Array | string, schema: Schema<Sig
   const env = schema.parse(value, '');
   const suffix = env.sig.length + 10; // ,"sig":" … "}
   if (canonical && text.startsWith(BODY_PREFIX) && text.length > BODY_PREFIX.length + suffix) {
-    return { body: env.body, sig: env.sig, bodyText: text.slice(BODY_PREFIX.length, text.length - suffix), envelopeText: text };
+    const bodyText = text.slice(BODY_PREFIX.length, text.length - suffix);
+    // The prefix and suffix are ASCII, so they are as many bytes as characters.
+    const bodyBytes = typeof payload === 'string' ? utf8Encode(bodyText) : payload.subarray(BODY_PREFIX.length, payload.length - suffix);
+    return { body: env.body, sig: env.sig, bodyText, envelopeText: text, bodyBytes };
   }
   const bodyText = canonicalize(env.body);
-  return { body: env.body, sig: env.sig, bodyText, envelopeText: `${BODY_PREFIX}${bodyText},"sig":${JSON.stringify(env.sig)}}` };
+  return { body: env.body, sig: env.sig, bodyText, envelopeText: `${BODY_PREFIX}${bodyText},"sig":${JSON.stringify(env.sig)}}`, bodyBytes: utf8Encode(bodyText) };
 }

@@ -208,8 +208,11 @@ export function computeVectors(): VectorResults {
       `{ "sig": ${JSON.stringify(sr.sig)}, "body": ${JSON.stringify(sr.body, null, 1)} }`,
     ].map((text) => verdict(() => {
       const d = decodeSigned(text, signed(ReadingBody), 2048);
-      return [d.bodyText === canonicalize(d.body), d.envelopeText === canonicalize(sr), verifyBody(d, meter.publicKey)];
-    })),
+      return [d.bodyText === canonicalize(d.body), d.envelopeText === canonicalize(sr), verifyBody(d, meter.publicKey), toHex(d.bodyBytes) === toHex(utf8Encode(d.bodyText))];
+    })).concat([canonicalize(sr), `{"sig":${JSON.stringify(sr.sig)},"body":${canonicalize(sr.body)}}`].map((text) => verdict(() => {
+      const d = decodeSigned(utf8Encode(text), signed(ReadingBody), 2048);
+      return [d.bodyText === canonicalize(d.body), toHex(d.bodyBytes) === toHex(utf8Encode(d.bodyText)), verifyBytes(fromBase64url(d.sig), d.bodyBytes, meter.publicKey)];
+    }))),
     sha256: ['', 'abc', canonical[0]].map((t) => sha256Hex(t)).concat([hashJson(reading)]),
     merkleCT: Array.from({ length: 9 }, (_, n) => toHex(merkleRoot(CT_LEAVES.slice(0, n).map(fromHex)))),
     merkleLarge: large,
