@@ -196,6 +196,7 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
   // The clock ran through the setup: the meters measure from here, and the run lasts its duration from here.
   const metered = { from: clock.now(), to: clock.now() };
   const runStart = { t: Date.now(), cpu: process.cpuUsage(), readings: -1, gatewayCpu: gw.usage()?.cpuSeconds ?? 0 };
+  const trace = (what: string) => { if (process.env.HELIOS_SIM_TRACE) process.stderr.write(`[sim +${((Date.now() - runStart.t) / 1000).toFixed(1)} s] ${what}\n`); };
   let peakRss = process.memoryUsage().rss;
   let peakGatewayHeap = 0;
   /** [real ms, readings stored so far], once a second: the rate once every meter is connected. */
@@ -214,6 +215,7 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
     type: 'StandingOrder', side: h.spec.role === 'prosumer' ? 'sell' : 'buy', meter: h.node.meter.meterId,
     energyMWh: h.spec.maxPerPeriodMWh, priceMicroHecPerKWh: h.spec.priceMicroHecPerKWh,
   })));
+  trace('standing orders placed');
   const refusedOrder = orders.find((r) => r.status === 'rejected');
   if (refusedOrder) throw new Error(`a standing order was refused: ${refusedOrder.code} ${refusedOrder.message}`);
   const placed = new Set<string>();
@@ -272,6 +274,7 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
   const totals = new CounterTotals();
   const counters0 = await api.counters();
   totals.observe(counters0);
+  trace('first counters read');
   faultState.futureBefore = totals.get('helios_readings_rejected_total:E_FUTURE_TIMESTAMP');
   faultState.badSigBefore = totals.get('helios_readings_rejected_total:E_BAD_SIGNATURE');
   faultState.notAuthBefore = totals.get('helios_mqtt_refused_total:E_NOT_AUTHORIZED');
@@ -370,6 +373,7 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
     if (view === 'live') print(await liveView(api, gw, clock, households, lastListing, s.speed));
   }
   if (view === 'bar' && process.stderr.isTTY) process.stderr.write('\n');
+  trace(`run loop ended after ${accepted.length} samples`);
 
   // 8. Wind down: meters stop (their last readings flush), the chain commits what is left.
   totals.observe(await api.counters().catch(() => new Map<string, number>()));

@@ -22,7 +22,7 @@
 import {
   AckMessage, CreditTokenBody, EnrolmentBody, MAX_METER_MESSAGE_BYTES, TimeMessage,
   assertSignedBy, canonicalize, decode, every, fail, keyIdOf, parseJson, parseTopic, signBytes, signed,
-  type EnrolmentBody as Enrolment, type ReadingBody, type RelayState, type Signed,
+  type EnrolmentBody as Enrolment, type ReadingBody, type RelayState, type Signed, type VerifyFn,
 } from '../../protocol/index.ts';
 import { Backoff } from './backoff.ts';
 import { MeterClock, type TimeSource } from './clock.ts';
@@ -61,6 +61,8 @@ export interface MeterDeps {
   log?: Logger;
   /** The platform's signer (hardware, or OpenSSL on Node); default: the core signs in JavaScript. */
   signer?: SignerFactory;
+  /** The platform's verifier for the authority's signatures (OpenSSL on Node); default: the core verifies in JavaScript. */
+  verifier?: VerifyFn;
 }
 
 /** What a person (or a test) can see of a meter at any moment. */
@@ -93,6 +95,7 @@ export class Meter {
   readonly keyCreated: boolean;
   /** Signs with the meter's key; the secret itself is not kept on the object. */
   private readonly sign: SignFn;
+  private readonly verify: VerifyFn | undefined;
   private readonly cfg: MeterConfig;
   private readonly log: Logger;
   private readonly store: PreferenceStore;
@@ -143,6 +146,7 @@ export class Meter {
     this.publicKey = identity.key.publicKey;
     const secretKey = identity.key.secretKey;
     this.sign = deps.signer ? deps.signer({ secretKey, publicKey: this.publicKey }) : (m) => signBytes(m, secretKey);
+    this.verify = deps.verifier;
     this.topics = meterTopics(this.cfg.grid, this.meterId);
 
     this.stateStore = new SlotStore(deps.storage, DOMAIN, 'state');
@@ -579,6 +583,7 @@ export class Meter {
       grid: this.cfg.grid,
       meter: this.meterId,
       authorityKey: this.authorityKey,
+      verify: this.verify,
       now: this.wall.wall(),
       notBefore: this.state.lastT,
     });
@@ -603,7 +608,7 @@ export class Meter {
     if (trusted && b.authority !== trusted) {
       fail(C.UNKNOWN_SIGNER, `enrolment certificate names authority ${keyIdOf(b.authority)}; this meter trusts only ${keyIdOf(trusted)}`);
     }
-    assertSignedBy(cert, b.authority, 'enrolment certificate');
+    assertSignedBy(cert, b.authority, 'enrolment certificate', this.verify);
   }
 
   /** Configuration, never a command: it pins the authority key and nothing else changes. */

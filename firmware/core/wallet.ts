@@ -11,7 +11,7 @@
  * remember more than the live tokens, and that is what it persists.
  */
 import {
-  assertSignedBy, fail, fromHex, keyIdOf, toHex, type CreditTokenBody, type Signed,
+  assertSignedBy, fail, fromHex, keyIdOf, toHex, type CreditTokenBody, type Signed, type VerifyFn,
 } from '../../protocol/index.ts';
 import { MeterCodes as C } from './errors.ts';
 import { ByteReader, ByteWriter } from './storage.ts';
@@ -33,6 +33,8 @@ export interface TokenContext {
   meter: string;
   /** Public key of the authority the meter was enrolled with; undefined before enrolment. */
   authorityKey: string | undefined;
+  /** The platform's verifier, if it has one. */
+  verify?: VerifyFn;
   /** Wall time if the clock is set. */
   now: number | undefined;
   /** A time the wall clock is known to be past (the last time persisted), for when it is unset. */
@@ -87,7 +89,7 @@ export class Wallet {
     if (b.issuer !== authorityId) {
       fail(C.CREDIT_BAD_ISSUER, `credit token ${b.nonce} was issued by ${b.issuer}; this meter accepts credit only from its enrolling authority ${authorityId}`);
     }
-    assertSignedBy(signed, ctx.authorityKey, `credit token ${b.nonce}`);
+    assertSignedBy(signed, ctx.authorityKey, `credit token ${b.nonce}`, ctx.verify);
     if (b.validUntil <= b.validFrom) {
       fail(C.CREDIT_EXPIRED, `credit token ${b.nonce} has an empty window (validUntil ${b.validUntil} ≤ validFrom ${b.validFrom})`);
     }

@@ -15,7 +15,7 @@ import {
 } from '../../core/index.ts';
 import type { MqttTransport, SignerFactory } from '../../core/platform.ts';
 import { PacketMqttTransport } from './packetTransport.ts';
-import { opensslSigner } from './signer.ts';
+import { opensslSigner, opensslVerifier } from './signer.ts';
 import { ProfileEnergySource, type PowerProfile } from './energy.ts';
 import { NodeMqttTransport, type NodeMqttOptions } from './mqtt.ts';
 import { VirtualRelay } from './relay.ts';
@@ -48,7 +48,7 @@ export interface NodeMeterOptions {
   log?: Logger;
   /** The MQTT transport: 'mqtt.js' (default), 'packet' (lighter, for thousands of meters) or one of your own. */
   transport?: 'mqtt.js' | 'packet' | MqttTransport;
-  /** Who signs: 'javascript' (default, as the device does) or 'openssl' (fast, for simulating many meters). */
+  /** Who signs and verifies: 'javascript' (default, as the device does) or 'openssl' (fast, for simulating many meters). */
   signer?: 'javascript' | 'openssl' | SignerFactory;
 }
 
@@ -85,6 +85,7 @@ export function createNodeMeter(options: NodeMeterOptions): NodeMeter {
     energy,
     log: options.log,
     signer: options.signer === 'openssl' ? opensslSigner : typeof options.signer === 'function' ? options.signer : undefined,
+    verifier: options.signer === 'openssl' ? opensslVerifier : undefined,
   });
   return {
     meter,
