@@ -15,6 +15,19 @@ export class GatewayClient {
   constructor(public base: string, private readonly operatorSecret?: string) {}
 
   async request<T>(method: string, path: string, body?: unknown, operator = false): Promise<T> {
+    // A GET changes nothing, so a connection the busy gateway dropped (a keep-alive
+    // socket closed as it was reused) is simply asked again, twice at most.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, body, operator);
+      } catch (e) {
+        if (method !== 'GET' || attempt >= 3 || !(e instanceof TypeError)) throw e;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
+  private async requestOnce<T>(method: string, path: string, body: unknown, operator: boolean): Promise<T> {
     const res = await fetch(this.base + path, {
       method,
       headers: {
