@@ -11,7 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decode, fail, Genesis } from '../protocol/index.ts';
 import { checkGenesis } from './ledger/genesis.ts';
-import type { SecretHash } from './secrets.ts';
+import type { PendingPoolLimits } from './broker/admission.ts';
+import type { SecretHash, SecretThrottle } from './secrets.ts';
 
 export interface GatewayConfig {
   http: { host: string; port: number };
@@ -28,15 +29,25 @@ export interface GatewayConfig {
     ratePerSec: number;
     burstSec: number;
     maxClients: number;
+    /** From a socket's accept to CONNACK, on every MQTT listener (ms). */
+    handshakeTimeoutMs: number;
+    /** A client with MQTT keep-alive 0 is closed after this long without traffic (ms). */
+    idleTimeoutMs: number;
+    /** The pending meters' pool and its rates (docs/security.md). */
+    pending?: Partial<PendingPoolLimits>;
+    /** A Hello leaves `helios meter pending` / GET /api/meters/pending this long after it was last heard (ms). */
+    helloTtlMs: number;
   };
   operator: SecretHash;
+  /** Wrong operator secrets per source address, and the lockout after (docs/security.md). */
+  operatorThrottle?: Partial<SecretThrottle>;
   /** Largest accepted HTTP body in bytes. */
   maxBodyBytes: number;
 }
 
 export const DEFAULT_CONFIG: Omit<GatewayConfig, 'operator'> = {
   http: { host: '127.0.0.1', port: 8080 },
-  mqtt: { host: '127.0.0.1', port: 1883, tlsPort: 8883, wsPort: 8083, maxPacketBytes: 64 * 1024, ratePerSec: 20, burstSec: 10, maxClients: 20_000 },
+  mqtt: { host: '127.0.0.1', port: 1883, tlsPort: 8883, wsPort: 8083, maxPacketBytes: 64 * 1024, ratePerSec: 20, burstSec: 10, maxClients: 20_000, handshakeTimeoutMs: 10_000, idleTimeoutMs: 5 * 60_000, helloTtlMs: 60 * 60_000 },
   maxBodyBytes: 64 * 1024,
 };
 

@@ -55,7 +55,7 @@ export interface GatewayOptions {
   /** Market: issue the broadcasts when Node-RED has not (default true; tests of other parts may turn it off). */
   marketFallback?: boolean;
   /** Override broker limits (tests). */
-  limits?: Partial<Pick<GatewayConfig['mqtt'], 'maxPacketBytes' | 'ratePerSec' | 'burstSec' | 'maxClients'>>;
+  limits?: Partial<Pick<GatewayConfig['mqtt'], 'maxPacketBytes' | 'ratePerSec' | 'burstSec' | 'maxClients' | 'handshakeTimeoutMs' | 'idleTimeoutMs' | 'pending' | 'helloTtlMs'>>;
 }
 
 export class Gateway {
@@ -102,7 +102,7 @@ export class Gateway {
     this.ledger = new Ledger(new ChainStore(this.db), genesis, { verifier });
     this.authority = new AuthoritySigner(key, this.ledger, this.clock);
     this.producer = new BlockProducer(this.ledger, key, this.clock, this.log.child({ part: 'producer' }));
-    this.metering = new MeteringStore(this.db);
+    this.metering = new MeteringStore(this.db, undefined, { helloTtlMs: opts.limits?.helloTtlMs ?? this.config.mqtt.helloTtlMs, now: () => this.clock.now() });
     this.availability = new Availability(this.metering);
     const publish = (topic: string, payload: string | Buffer, o?: { retain?: boolean; qos?: 0 | 1 }) => {
       this.broker?.publish(topic, payload, o).catch((e: Error) => this.log.warn('publish failed', { topic, error: e.message }));
@@ -115,7 +115,7 @@ export class Gateway {
       sendAck: (m, seq) => service!.sendAck(m, seq),
       sendTime: (m) => service!.sendTime(m),
     });
-    const operator = new SecretChecker(this.config.operator);
+    const operator = new SecretChecker(this.config.operator, { clock: this.clock, metrics: this.metrics, log: this.log.child({ part: 'operator' }), throttle: this.config.operatorThrottle });
     this.market = new MarketService({
       ledger: this.ledger, authority: this.authority, db: this.db, energy: (m, from, to) => this.metering.energyBetween(m, from, to),
       publish, clock: this.clock, log: this.log.child({ part: 'market' }), metrics: this.metrics, fallback: opts.marketFallback,
@@ -183,6 +183,9 @@ export class Gateway {
       ratePerSec: o.limits?.ratePerSec ?? m.ratePerSec,
       burstSec: o.limits?.burstSec ?? m.burstSec,
       maxClients: o.limits?.maxClients ?? m.maxClients,
+      handshakeTimeoutMs: o.limits?.handshakeTimeoutMs ?? m.handshakeTimeoutMs,
+      idleTimeoutMs: o.limits?.idleTimeoutMs ?? m.idleTimeoutMs,
+      pending: o.limits?.pending ?? m.pending,
     }, this.service, this.clock, this.metrics, this.log.child({ part: 'broker' }));
     this.service.start();
     // Before block production: whatever the market owes after a restart goes into the first block.

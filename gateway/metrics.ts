@@ -14,6 +14,8 @@ export class Metrics {
   readonly txsCommitted: Counter;
   readonly txsRejected: Counter<'code'>;
   readonly creditsIssued: Counter;
+  readonly operatorSecretRefused: Counter<'code'>;
+  readonly operatorLockouts: Counter;
 
   constructor(defaults = true) {
     const r = [this.registry];
@@ -29,5 +31,7 @@ export class Metrics {
     this.txsCommitted = new Counter({ name: 'helios_txs_committed_total', help: 'Transactions committed in blocks this gateway made', registers: r });
     this.txsRejected = new Counter({ name: 'helios_txs_rejected_total', help: 'Transactions refused, by error code', labelNames: ['code'], registers: r });
     this.creditsIssued = new Counter({ name: 'helios_credit_tokens_issued_total', help: 'Credit tokens signed and sent to meters', registers: r });
+    this.operatorSecretRefused = new Counter({ name: 'helios_operator_secret_refused_total', help: 'Operator secret checks refused (MQTT and HTTP): E_WRONG_SECRET, E_LOCKED_OUT, E_RATE_LIMIT', labelNames: ['code'], registers: r });
+    this.operatorLockouts = new Counter({ name: 'helios_operator_lockouts_total', help: 'Source addresses locked out for guessing the operator secret', registers: r });
   }
 }

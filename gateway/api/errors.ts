@@ -32,6 +32,7 @@ export const HTTP_STATUS: Record<string, number> = {
   E_PRICE_ABOVE_MAX: 409,
   E_INSUFFICIENT_BALANCE: 402,
   E_RATE_LIMIT: 429,
+  E_LOCKED_OUT: 429,
   E_MEMPOOL_FULL: 503,
   E_TIMEOUT: 504,
 };

@@ -10,6 +10,7 @@ import { keys, type KeyEntry, type MeterEntry, type ParticipantEntry } from '../
 import type { StateReader } from '../ledger/state.ts';
 import type { SecretChecker } from '../secrets.ts';
 import type { Role } from './acl.ts';
+import type { SessionClaim } from './identity.ts';
 
 const SignedLogin = signed(LoginBody);
 const MAX_LOGIN_BYTES = 1024;
@@ -35,19 +36,28 @@ export interface AuthDeps {
   deviceTokenMaxMs?: number;
   householdTokenMaxMs?: number;
   skewMs?: number;
+  /**
+   * Admission of a login that proves no enrolled identity (a pending meter saying
+   * Hello): called before its signature is checked, so a flood of them costs no
+   * verification beyond the pool's rates. Throws to refuse.
+   */
+  admitPending?(source: string): void;
 }
 
 export interface Login {
   role: Role;
-  /** What to persist once the connection is accepted. */
+  /** Who the token proves and how fresh it is (gateway/broker/identity.ts decides what that allows). */
+  claim: SessionClaim;
+  /** What to persist, durably, before the connection is accepted. */
   counter?: { id: string; ctr: number };
 }
 
-export async function authenticate(d: AuthDeps, clientId: string, username: string | undefined, password: Buffer | undefined): Promise<Login> {
+/** `source` is the remote address the login came from (throttling and admission are per source). */
+export async function authenticate(d: AuthDeps, clientId: string, username: string | undefined, password: Buffer | undefined, source = 'unknown'): Promise<Login> {
   if (!username || !password) fail('E_BAD_LOGIN', 'log in with a username and a password (a signed Login token, or the operator secret)');
   if (username === 'operator') {
-    if (!d.operator.check(password.toString('utf8'))) fail('E_BAD_LOGIN', 'wrong operator secret');
-    return { role: { kind: 'operator' } };
+    if (!(await d.operator.check(password.toString('utf8'), source))) fail('E_BAD_LOGIN', 'wrong operator secret');
+    return { role: { kind: 'operator' }, claim: { identity: 'operator' } };
   }
   let token;
   try {
@@ -84,6 +94,7 @@ export async function authenticate(d: AuthDeps, clientId: string, username: stri
     if (keyIdOf(b.publicKey) !== b.id) fail('E_BAD_LOGIN', `the public key in the token has key id ${keyIdOf(b.publicKey)}, not ${b.id}`);
     role = { kind: 'pendingMeter', id: b.id };
     publicKey = b.publicKey;
+    d.admitPending?.(source);
   } else {
     return fail('E_UNKNOWN_SIGNER', `${b.id} is not an enrolled meter, a registered household or an authority; a new meter sends its publicKey in the token`);
   }
@@ -97,7 +108,7 @@ export async function authenticate(d: AuthDeps, clientId: string, username: stri
   if (b.ctr !== undefined) {
     const last = d.counters.get(b.id);
     if (b.ctr <= last) fail('E_LOGIN_REPLAY', `login counter ${b.ctr} is not above the last one accepted (${last}); a token is good for one login`);
-    return { role, counter: { id: b.id, ctr: b.ctr } };
+    return { role, claim: { identity: b.id, ctr: b.ctr }, counter: { id: b.id, ctr: b.ctr } };
   }
   if (b.iat === undefined || b.exp === undefined) fail('E_BAD_LOGIN', 'a Login token needs either ctr, or both iat and exp');
   const now = d.clock.now();
@@ -106,7 +117,7 @@ export async function authenticate(d: AuthDeps, clientId: string, username: stri
   if (b.exp - b.iat > max) fail('E_LOGIN_EXPIRED', `the token is valid for ${Math.round((b.exp - b.iat) / 60_000)} minutes; at most ${Math.round(max / 60_000)} are allowed for this kind of client`);
   if (now < b.iat - skew) fail('E_LOGIN_EXPIRED', 'the Login token was issued in the future; check the client clock');
   if (now > b.exp) fail('E_LOGIN_EXPIRED', `the Login token expired at ${new Date(b.exp).toISOString()}; make a new one`);
-  return { role };
+  return { role, claim: { identity: b.id, iat: b.iat } };
 }
 
 function sigBytes(sig: string): Uint8Array {

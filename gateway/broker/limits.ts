@@ -104,12 +104,17 @@ export function guardConnection(conn: Duplex, maxPacketBytes: number, onTooLarge
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private readonly ratePerSec: number, private readonly burstSec: number) {}
+  /** `maxIds` bounds memory where ids are not clients that leave (source addresses): the oldest is forgotten first. */
+  constructor(private readonly ratePerSec: number, private readonly burstSec: number, private readonly maxIds = Infinity) {}
 
   /** Take one token for `id` at time `now` (ms); false when the client is over its rate. */
   take(id: string, now: number): boolean {
     const cap = this.ratePerSec * this.burstSec;
-    const b = this.buckets.get(id) ?? { tokens: cap, at: now };
+    let b = this.buckets.get(id);
+    if (!b) {
+      if (this.buckets.size >= this.maxIds) this.buckets.delete(this.buckets.keys().next().value!);
+      b = { tokens: cap, at: now };
+    }
     b.tokens = Math.min(cap, b.tokens + ((now - b.at) / 1000) * this.ratePerSec);
     b.at = now;
     if (b.tokens < 1) {

@@ -15,7 +15,7 @@ import { sha256Hex } from '../crypto/hash.ts';
 import { signBodyFast } from '../crypto/sign.ts';
 import type { Role } from '../broker/acl.ts';
 import { authenticate, type Login } from '../broker/auth.ts';
-import type { BrokerHandlers } from '../broker/server.ts';
+import type { BrokerHandlers, LoginContext } from '../broker/server.ts';
 import { keys, type MeterEntry } from '../ledger/entities.ts';
 import type { CommittedBlock, Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../log.ts';
@@ -80,15 +80,18 @@ export class MeteringService implements BrokerHandlers {
 
   // — broker handlers —
 
-  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<Login> {
+  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined, ctx: LoginContext): Promise<Login> {
     return authenticate({
       genesis: this.d.ledger.genesis, clock: this.d.clock, state: this.d.ledger.state, operator: this.d.operator, verify: (item) => this.d.verifier.verify(item),
       counters: { get: (id) => this.d.store.loginCounter(id), set: (id, c) => this.d.store.setLoginCounter(id, c) },
-    }, clientId, username, password);
+      admitPending: ctx.admitPending,
+    }, clientId, username, password, ctx.source);
   }
 
-  loggedIn(login: Login): void {
-    if (login.counter) this.d.store.setLoginCounter(login.counter.id, login.counter.ctr);
+  /** Resolves once the login's counter is in SQLite, so the CONNACK never promises more than the disk holds. */
+  loggedIn(login: Login): Promise<void> {
+    if (!login.counter) return Promise.resolve();
+    return this.d.store.commitLoginCounter(login.counter.id, login.counter.ctr);
   }
 
   connected(client: Client, role: Role): void {

@@ -54,8 +54,15 @@ export class MeteringStore {
   private readonly pendingCtr = new Map<string, number>();
   private readonly pendingStatus = new Map<string, MeterStatusRow>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Logins waiting for their counters to be durable; all of one event-loop turn share one SQLite transaction. */
+  private ctrWaiters: Array<{ resolve(): void; reject(e: Error): void }> = [];
+  private ctrFlush: NodeJS.Immediate | undefined;
+  private readonly helloTtlMs: number;
+  private readonly now: () => number;
 
-  constructor(readonly db: DB, private readonly writeBehindMs = 50) {
+  constructor(readonly db: DB, private readonly writeBehindMs = 50, hellos: { helloTtlMs?: number; now?: () => number } = {}) {
+    this.helloTtlMs = hellos.helloTtlMs ?? 60 * 60_000;
+    this.now = hellos.now ?? Date.now;
     this.q = {
       insertReading: db.prepare(`INSERT INTO readings (meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertGap: db.prepare(`INSERT INTO reading_gaps (meter, after_seq, next_seq, detected_at) VALUES (?, ?, ?, ?)`),
@@ -77,7 +84,8 @@ export class MeteringStore {
       creditsValid: db.prepare(`SELECT token FROM credits WHERE meter = ? AND valid_until > ? ORDER BY valid_until`),
       creditsOf: db.prepare(`SELECT nonce, energy_mwh AS energyMWh, valid_from AS validFrom, valid_until AS validUntil, ref, issued_at AS issuedAt FROM credits WHERE meter = ? ORDER BY issued_at DESC LIMIT ?`),
       upsertHello: db.prepare(`INSERT INTO hellos (meter, public_key, fw, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT (meter) DO UPDATE SET fw = excluded.fw, last_seen = excluded.last_seen`),
-      hellos: db.prepare(`SELECT meter, public_key AS publicKey, fw, first_seen AS firstSeen, last_seen AS lastSeen FROM hellos ORDER BY last_seen DESC`),
+      hellos: db.prepare(`SELECT meter, public_key AS publicKey, fw, first_seen AS firstSeen, last_seen AS lastSeen FROM hellos WHERE last_seen >= ? ORDER BY last_seen DESC`),
+      pruneHellos: db.prepare(`DELETE FROM hellos WHERE last_seen < ?`),
     };
   }
 
@@ -137,6 +145,31 @@ export class MeteringStore {
     this.scheduleFlush();
   }
 
+  /**
+   * Record a login counter now (later logins are checked against it at once) and
+   * resolve when it is committed to SQLite. Counters of logins that arrive in the same
+   * event-loop turn (a verifier batch) share one transaction: a reconnect storm costs
+   * one fsync per batch, not one per meter.
+   */
+  commitLoginCounter(id: string, ctr: number): Promise<void> {
+    if (ctr > this.loginCounter(id)) this.pendingCtr.set(id, ctr);
+    return new Promise((resolve, reject) => {
+      this.ctrWaiters.push({ resolve, reject });
+      this.ctrFlush ??= setImmediate(() => {
+        this.ctrFlush = undefined;
+        const waiters = this.ctrWaiters;
+        this.ctrWaiters = [];
+        try {
+          this.flush();
+        } catch (e) {
+          for (const w of waiters) w.reject(e as Error);
+          return;
+        }
+        for (const w of waiters) w.resolve();
+      });
+    });
+  }
+
   saveStatus(s: MeterStatusRow): void {
     this.pendingStatus.set(s.meter, { ...s });
     this.scheduleFlush();
@@ -179,10 +212,12 @@ export class MeteringStore {
   }
 
   saveHello(meter: string, publicKey: string, fw: string, now: number): void {
+    this.q.pruneHellos.run(now - this.helloTtlMs);
     this.q.upsertHello.run(meter, publicKey, fw, now, now);
   }
 
+  /** Meters heard saying Hello within the last helloTtlMs (a Hello not repeated expires: docs/security.md). */
   hellos() {
-    return this.q.hellos.all() as Array<{ meter: string; publicKey: string; fw: string; firstSeen: number; lastSeen: number }>;
+    return this.q.hellos.all(this.now() - this.helloTtlMs) as Array<{ meter: string; publicKey: string; fw: string; firstSeen: number; lastSeen: number }>;
   }
 }

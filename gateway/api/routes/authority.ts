@@ -23,11 +23,11 @@ export interface AuthorityRoutesDeps {
   log: Logger;
 }
 
-export function requireOperator(req: FastifyRequest, operator: SecretChecker): void {
+export async function requireOperator(req: FastifyRequest, operator: SecretChecker): Promise<void> {
   const h = req.headers.authorization;
   const token = h?.startsWith('Bearer ') ? h.slice(7) : undefined;
   if (!token) fail('E_UNAUTHENTICATED', 'this call needs the operator secret: send "Authorization: Bearer <secret>" (it is in <data>/operator.secret)');
-  if (!operator.check(token)) fail('E_NOT_AUTHORIZED', 'the operator secret is wrong');
+  if (!(await operator.check(token, req.ip))) fail('E_NOT_AUTHORIZED', 'the operator secret is wrong');
 }
 
 export function authorityRoutes(app: FastifyInstance, d: AuthorityRoutesDeps): void {
@@ -48,7 +48,7 @@ export function authorityRoutes(app: FastifyInstance, d: AuthorityRoutesDeps): v
   app.post('/api/authority/tx', {
     schema: { querystring: { type: 'object', properties: { wait: { type: 'string', enum: ['commit'] } }, additionalProperties: false } },
   }, async (req, reply) => {
-    requireOperator(req, d.operator);
+    await requireOperator(req, d.operator);
     const id = submit(req.body, '');
     if ((req.query as { wait?: string }).wait === 'commit') {
       const s = await waitForTx(d.ledger, d.clock, id, 30_000);
@@ -61,7 +61,7 @@ export function authorityRoutes(app: FastifyInstance, d: AuthorityRoutesDeps): v
   // Many at once (registering a whole neighbourhood from a list): each is checked, signed
   // and submitted on its own, in the order given; one refusal does not stop the rest.
   app.post('/api/authority/txs', { bodyLimit: 4 * 1024 * 1024 }, async (req) => {
-    requireOperator(req, d.operator);
+    await requireOperator(req, d.operator);
     const list = req.body;
     if (!Array.isArray(list)) fail('E_WRONG_TYPE', 'send a JSON array of transaction field objects, each with a "type"');
     if (list.length > 1000) fail('E_TOO_LARGE', `${list.length} transactions in one request; at most 1000`);
