@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { connect as netConnect, type Socket } from 'node:net';
+import mqttPacket from 'mqtt-packet';
 import { canonicalize, signBody, type KeyPair } from '../../protocol/index.ts';
 
 export interface ToolRun {
@@ -72,4 +73,29 @@ export async function until(pred: () => boolean | Promise<boolean>, what: string
     if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A bare MQTT 3.1.1 CONNECT on a raw socket (mqtt-packet), optionally from another
+ * loopback address (127.0.0.2, …) to stand for another source. Resolves with the
+ * CONNACK return code, or 'closed' if the gateway closed the socket first.
+ */
+export function rawLogin(port: number, o: { clientId: string; username?: string; password?: string; keepalive?: number; localAddress?: string }): Promise<{ code: number | 'closed'; socket: Socket }> {
+  return new Promise((resolve) => {
+    const socket = netConnect({ port, host: '127.0.0.1', ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    parser.on('packet', (p) => {
+      if (p.cmd === 'connack') resolve({ code: p.returnCode ?? 0, socket });
+    });
+    socket.on('data', (d) => parser.parse(d));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve({ code: 'closed', socket }));
+    socket.on('connect', () => {
+      socket.write(mqttPacket.generate({
+        cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: o.keepalive ?? 60, clientId: o.clientId,
+        ...(o.username !== undefined ? { username: o.username } : {}),
+        ...(o.password !== undefined ? { password: Buffer.from(o.password) } : {}),
+      }));
+    });
+  });
 }
