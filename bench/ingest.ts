@@ -12,16 +12,22 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { generateKeyPair, topics, type KeyPair } from '../protocol/index.ts';
 import { newGridDir, startChildGateway, type ChildGateway } from '../test/helpers/gateway.ts';
 import { testEntropy } from '../test/helpers/grid.ts';
 import { rawConnect, type RawClient } from './lib/rawMqtt.ts';
+import { benchArgs } from './lib/args.ts';
 import { fmt, opensslP256, table, within } from './lib/reference.ts';
 import { privateKeyObject, signFast } from './lib/signing.ts';
 
-const { values: o } = parseArgs({ options: { meters: { type: 'string', default: '1000' }, readings: { type: 'string', default: '20' }, paced: { type: 'string', default: '5' }, connecting: { type: 'string', default: '200' }, 'verify-workers': { type: 'string' } } });
+const o = benchArgs('ingest', 'Signed readings per second through a real gateway, beside OpenSSL.', {
+  meters: { type: 'string', default: '1000', help: 'meters connected' },
+  readings: { type: 'string', default: '20', help: 'readings per meter in the burst' },
+  paced: { type: 'string', default: '5', help: 'readings per meter sent paced, for latency' },
+  connecting: { type: 'string', default: '200', help: 'logins in flight at once' },
+  'verify-workers': { type: 'string', help: 'signature-checking worker threads of the gateway' },
+});
 const N = Number(o.meters);
 const R = Number(o.readings);
 /** Readings per meter in the second phase, sent at half the rate the burst sustained, for latency under load rather than queueing. */

@@ -9,7 +9,6 @@
  */
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { cpus } from 'node:os';
-import { parseArgs } from 'node:util';
 import { canonicalize, normalizeLowS, publicKeyCoordinates, toBase64url, type SignedTx, type TxBody } from '../protocol/index.ts';
 import { VerifierPool } from '../gateway/crypto/verifierPool.ts';
 import { ChainStore } from '../gateway/ledger/chainStore.ts';
@@ -18,9 +17,15 @@ import { loadGenesis, dataPaths } from '../gateway/config.ts';
 import { openDb } from '../gateway/store/db.ts';
 import { newGridDir, startChildGateway } from '../test/helpers/gateway.ts';
 import { LeanClient } from './lib/http.ts';
+import { benchArgs } from './lib/args.ts';
 import { fmt, opensslP256, table } from './lib/reference.ts';
 
-const { values: o } = parseArgs({ options: { txs: { type: 'string', default: '20000' }, households: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '64' }, batch: { type: 'string', default: '100' } } });
+const o = benchArgs('ledger', 'Committed transactions per second end to end, and ledger verify, beside OpenSSL.', {
+  txs: { type: 'string', default: '20000', help: 'signed Transfers to commit' },
+  households: { type: 'string', default: '200', help: 'households sending them' },
+  concurrency: { type: 'string', default: '64', help: 'HTTP requests in flight' },
+  batch: { type: 'string', default: '100', help: 'transactions per POST /api/txs' },
+});
 const N = Number(o.txs);
 const H = Number(o.households);
 const C = Number(o.concurrency);

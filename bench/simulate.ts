@@ -8,12 +8,16 @@
  *   npm run bench -- simulate [--meters 1000,10000] [--minutes 20] [--speed 10]
  */
 import { cpus } from 'node:os';
-import { parseArgs } from 'node:util';
 import { generate } from '../simulator/scenario.ts';
 import { simulate } from '../simulator/run.ts';
+import { benchArgs } from './lib/args.ts';
 import { fmt, opensslP256, table } from './lib/reference.ts';
 
-const { values: o } = parseArgs({ options: { meters: { type: 'string', default: '1000,10000' }, minutes: { type: 'string', default: '20' }, speed: { type: 'string', default: '10' } } });
+const o = benchArgs('simulate', 'A whole simulated neighbourhood on the real gateway: readings per second offered and stored.', {
+  meters: { type: 'string', default: '1000,10000', help: 'neighbourhood sizes, comma-separated' },
+  minutes: { type: 'string', default: '20', help: 'simulated minutes' },
+  speed: { type: 'string', default: '10', help: 'clock speed-up' },
+});
 const sizes = o.meters!.split(',').map(Number);
 const speed = Number(o.speed);
 const minutes = Number(o.minutes);
