@@ -12,6 +12,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { isHeliosError, MAX_METER_MESSAGE_BYTES, parseTopic, type Clock } from '../../protocol/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { sourceOf } from '../source.ts';
 import { mayPublish, maySubscribe, rateExempt, type Role } from './acl.ts';
 import { PendingAdmission, type PendingPoolLimits } from './admission.ts';
 import type { Login } from './auth.ts';
@@ -126,7 +127,7 @@ export class HeliosBroker {
       cb(null, true);
     };
     a.authenticate = (client, username, password, cb) => {
-      const source = sourceOf(client);
+      const source = sourceOfClient(client);
       const refused = (code: string, message: string, returnCode: number) => {
         this.admitting.delete(client);
         this.refuse(code, { client: client.id, username, source, message });
@@ -363,8 +364,8 @@ export class HeliosBroker {
 }
 
 /** The remote address a client connected from (throttling and admission are per address). */
-function sourceOf(client: Client): string {
-  return (client.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown';
+function sourceOfClient(client: Client): string {
+  return sourceOf((client.conn as { remoteAddress?: string }).remoteAddress);
 }
 
 export function isMeterTopic(topic: string): boolean {

@@ -10,6 +10,7 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import type { TxFields } from '../../ledger/sign.ts';
 import type { Logger } from '../../log.ts';
 import type { SecretChecker } from '../../secrets.ts';
+import { sourceOf } from '../../source.ts';
 import { waitForTx } from './ledger.ts';
 
 /** Types an operator may ask the gateway to sign through the API. */
@@ -27,7 +28,7 @@ export async function requireOperator(req: FastifyRequest, operator: SecretCheck
   const h = req.headers.authorization;
   const token = h?.startsWith('Bearer ') ? h.slice(7) : undefined;
   if (!token) fail('E_UNAUTHENTICATED', 'this call needs the operator secret: send "Authorization: Bearer <secret>" (it is in <data>/operator.secret)');
-  if (!(await operator.check(token, req.ip))) fail('E_NOT_AUTHORIZED', 'the operator secret is wrong');
+  if (!(await operator.check(token, sourceOf(req.ip)))) fail('E_NOT_AUTHORIZED', 'the operator secret is wrong');
 }
 
 export function authorityRoutes(app: FastifyInstance, d: AuthorityRoutesDeps): void {
