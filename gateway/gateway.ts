@@ -131,7 +131,7 @@ export class Gateway {
     });
     this.service = service;
     const alog = this.log.child({ part: 'api' });
-    this.api = createApi({ maxBodyBytes: this.config.maxBodyBytes, log: alog });
+    this.api = createApi({ maxBodyBytes: this.config.maxBodyBytes, log: alog, refused: (code) => this.metrics.httpRefused.inc({ code }) });
     ledgerRoutes(this.api, { ledger: this.ledger, clock: this.clock, log: alog });
     authorityRoutes(this.api, { ledger: this.ledger, signer: this.authority, operator, clock: this.clock, log: alog });
     meterRoutes(this.api, { ledger: this.ledger, store: this.metering, availability: this.availability, metrics: this.metrics });

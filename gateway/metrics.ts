@@ -14,6 +14,7 @@ export class Metrics {
   readonly txsCommitted: Counter;
   readonly txsRejected: Counter<'code'>;
   readonly creditsIssued: Counter;
+  readonly httpRefused: Counter<'code'>;
 
   constructor(defaults = true) {
     const r = [this.registry];
@@ -29,5 +30,6 @@ export class Metrics {
     this.txsCommitted = new Counter({ name: 'helios_txs_committed_total', help: 'Transactions committed in blocks this gateway made', registers: r });
     this.txsRejected = new Counter({ name: 'helios_txs_rejected_total', help: 'Transactions refused, by error code', labelNames: ['code'], registers: r });
     this.creditsIssued = new Counter({ name: 'helios_credit_tokens_issued_total', help: 'Credit tokens signed and sent to meters', registers: r });
+    this.httpRefused = new Counter({ name: 'helios_http_refused_total', help: 'HTTP requests refused, by error code', labelNames: ['code'], registers: r });
   }
 }
