@@ -7,6 +7,7 @@ import { canonicalize, parseJson, type BlockHeader, type SignedTx } from '../../
 import type { DB } from '../store/db.ts';
 import type { Block, PreparedTx, ReadingsCommitment } from './block.ts';
 import { merkleRootHex } from '../crypto/hash.ts';
+import type { BlockColumns, CreditColumns, ReadingColumns, TxColumns } from './rows.ts';
 
 export interface StoredBlockRow {
   height: number;
@@ -26,7 +27,11 @@ export class ChainStore {
       block: db.prepare(`SELECT height, hash, header, sig FROM blocks WHERE height = ?`),
       blocksFrom: db.prepare(`SELECT height, hash, header, sig FROM blocks WHERE height >= ? ORDER BY height LIMIT ?`),
       txsOf: db.prepare(`SELECT tx FROM txs WHERE height = ? ORDER BY idx`),
-      txRowsOf: db.prepare(`SELECT id, tx FROM txs WHERE height = ? ORDER BY idx`),
+      txRowsOf: db.prepare(`SELECT id, idx, type, signer, tx FROM txs WHERE height = ? ORDER BY idx`),
+      blockColumns: db.prepare(`SELECT height, slot, t, author, tx_count, readings_count FROM blocks WHERE height = ?`),
+      readingRowsOf: db.prepare(`SELECT id, meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope FROM readings WHERE block_height = ? ORDER BY id`),
+      readingRowsUncommitted: db.prepare(`SELECT id, meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope, block_height FROM readings WHERE block_height IS NULL OR block_height > ? OR block_height < 1 ORDER BY id`),
+      creditRows: db.prepare(`SELECT nonce, meter, energy_mwh, valid_from, valid_until, ref, token FROM credits ORDER BY issued_at, nonce`),
       txsRange: db.prepare(`SELECT height, tx FROM txs WHERE height BETWEEN ? AND ? ORDER BY height, idx`),
       tx: db.prepare(`SELECT height, idx, tx FROM txs WHERE id = ?`),
       insertBlock: db.prepare(`INSERT INTO blocks (height, hash, header, sig, slot, t, author, tx_count, readings_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -69,9 +74,28 @@ export class ChainStore {
     return (this.q.txsOf.all(height) as Array<{ tx: string }>).map((r) => r.tx);
   }
 
-  /** Stored transaction rows of a block: id column and canonical text. */
-  txRowsOf(height: number): Array<{ id: string; tx: string }> {
-    return this.q.txRowsOf.all(height) as Array<{ id: string; tx: string }>;
+  /** Stored transaction rows of a block: the indexed columns and the canonical text. */
+  txRowsOf(height: number): Array<TxColumns & { tx: string }> {
+    return this.q.txRowsOf.all(height) as Array<TxColumns & { tx: string }>;
+  }
+
+  /** A block row's indexed copies of its header fields (checked against the header by verify). */
+  blockColumns(height: number): BlockColumns | undefined {
+    return this.q.blockColumns.get(height) as BlockColumns | undefined;
+  }
+
+  /** Every column of the readings a block commits, in commitment order. */
+  readingRowsOf(height: number): ReadingColumns[] {
+    return this.q.readingRowsOf.all(height) as ReadingColumns[];
+  }
+
+  /** Readings in no block of the chain (waiting for the next block, or pointing past the head). */
+  readingRowsOutside(top: number): Array<ReadingColumns & { block_height: number | null }> {
+    return this.q.readingRowsUncommitted.all(top) as Array<ReadingColumns & { block_height: number | null }>;
+  }
+
+  creditRows(): CreditColumns[] {
+    return this.q.creditRows.all() as CreditColumns[];
   }
 
   txsBetween(from: number, to: number): Array<{ height: number; tx: string }> {
