@@ -43,6 +43,9 @@ export class ChainStore {
       commitReadings: db.prepare(`UPDATE readings SET block_height = ? WHERE block_height IS NULL AND id <= ?`),
       readingsOf: db.prepare(`SELECT envelope FROM readings WHERE block_height = ? ORDER BY id`),
       readingsCountOf: db.prepare(`SELECT block_height AS h, count(*) AS n FROM readings WHERE block_height BETWEEN ? AND ? GROUP BY block_height`),
+      mempoolInsert: db.prepare(`INSERT OR IGNORE INTO mempool (id, tx) VALUES (?, ?)`),
+      mempoolDelete: db.prepare(`DELETE FROM mempool WHERE id = ?`),
+      mempoolAll: db.prepare(`SELECT id, tx FROM mempool ORDER BY seq`),
       meta: db.prepare(`SELECT value FROM meta WHERE key = ?`),
       setMeta: db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
       txCount: db.prepare(`SELECT count(*) AS n FROM txs`),
@@ -162,7 +165,29 @@ export class ChainStore {
         const n = this.q.commitReadings.run(h.height, readingsUpTo).changes;
         if (n !== h.readingsCount) throw new Error(`block ${h.height} commits ${h.readingsCount} readings but ${n} were pending`);
       }
+      // Committed transactions leave the durable mempool with the block that holds them.
+      for (const p of txs) this.q.mempoolDelete.run(p.id);
     })();
+  }
+
+  /** Make admitted transactions durable (one SQLite transaction, before their 202 is sent). */
+  savePending(txs: PreparedTx[]): void {
+    if (!txs.length) return;
+    this.db.transaction(() => {
+      for (const p of txs) this.q.mempoolInsert.run(p.id, p.text);
+    })();
+  }
+
+  /** Forget pending transactions that a block included or that were refused. */
+  dropPending(ids: Iterable<string>): void {
+    this.db.transaction(() => {
+      for (const id of ids) this.q.mempoolDelete.run(id);
+    })();
+  }
+
+  /** Pending transactions as admitted, oldest first (replayed into the mempool at start). */
+  pendingTxs(): Array<{ id: string; tx: string }> {
+    return this.q.mempoolAll.all() as Array<{ id: string; tx: string }>;
   }
 
   /** Write the genesis state (height 0) into an empty database. */

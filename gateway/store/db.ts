@@ -133,6 +133,13 @@ export const migrations: Migration[] = [
       CREATE INDEX credits_meter ON credits (meter, valid_until);
     `,
   },
+  {
+    version: 4,
+    why: 'a durable mempool: a transaction answered 202 is in SQLite before the answer, and is replayed at start (issue 13, finding 8)',
+    up: `
+      CREATE TABLE mempool (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, tx TEXT NOT NULL);
+    `,
+  },
 ];
 
 export function openDb(file: string, opts: { readonly?: boolean } = {}): DB {
