@@ -140,10 +140,11 @@ export class Gateway {
     this.service = service;
     const alog = this.log.child({ part: 'api' });
     this.api = createApi({ maxBodyBytes: this.config.maxBodyBytes, log: alog, refused: (code) => this.metrics.httpRefused.inc({ code }) });
-    ledgerRoutes(this.api, { ledger: this.ledger, clock: this.clock, log: alog });
+    const auth = { ledger: this.ledger, clock: this.clock, operator };
+    ledgerRoutes(this.api, { ledger: this.ledger, clock: this.clock, log: alog, auth });
     authorityRoutes(this.api, { ledger: this.ledger, signer: this.authority, operator, clock: this.clock, log: alog });
-    meterRoutes(this.api, { ledger: this.ledger, store: this.metering, availability: this.availability, metrics: this.metrics });
-    marketRoutes(this.api, { ledger: this.ledger, clock: this.clock });
+    meterRoutes(this.api, { ledger: this.ledger, store: this.metering, availability: this.availability, metrics: this.metrics, auth });
+    marketRoutes(this.api, { ledger: this.ledger, clock: this.clock, auth });
   }
 
   static async start(opts: GatewayOptions): Promise<Gateway> {

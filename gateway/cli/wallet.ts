@@ -13,7 +13,8 @@ Usage:
   helios wallet new [--out FILE] [--label TEXT] [--insecure]
       Make a wallet key (P-256), encrypted with HELIOS_WALLET_PASSPHRASE or a passphrase
       you are asked for. Prints the public key to give the operator for registration.
-  helios wallet balance EMAIL [--data DIR | --gateway URL]
+  helios wallet balance EMAIL [--wallet FILE] [--data DIR | --gateway URL]
+      A balance is private: signed with the household's --wallet key, or as the operator.
   helios wallet send --to EMAIL --amount HEC --wallet FILE [--memo TEXT] [--data DIR | --gateway URL]
       Sign a Transfer with the wallet key and wait until it is in a block.
   helios wallet mint --to EMAIL --amount HEC [--memo TEXT] [--data DIR | --gateway URL]
@@ -55,10 +56,12 @@ export function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (sub === 'balance') {
-      const { values: v, positionals } = parse(rest, common, true);
+      const { values: v, positionals } = parse(rest, { ...common, wallet: { type: 'string' } }, true);
       if (!positionals[0]) throw new UsageError('give the household email: helios wallet balance EMAIL');
+      const base = gatewayUrl(v.data!, v.gateway);
+      const { readerHeaders } = await import('./credential.ts');
       const p = await api<{ email: string; name: string; balanceMicroHec: number; escrowMicroHec: number; nonce: number }>(
-        gatewayUrl(v.data!, v.gateway), 'GET', `/api/participants/${encodeURIComponent(positionals[0].toLowerCase())}`);
+        base, 'GET', `/api/participants/${encodeURIComponent(positionals[0].toLowerCase())}`, undefined, await readerHeaders(base, v.data!, v.wallet));
       process.stdout.write(`${p.name} <${p.email}>\n  balance  ${formatHec(p.balanceMicroHec)}\n  escrow   ${formatHec(p.escrowMicroHec)}  (held for open bids)\n`);
       return 0;
     }
