@@ -32,7 +32,7 @@ const SignedLogin = signed(LoginBody);
 /** A signed Login is ~400 bytes; its base64url ~540 characters. */
 const MAX_TOKEN_CHARS = 2048;
 
-const HOW = 'send "Authorization: Helios <token>" (a Login signed with your wallet key: helios wallet token) or "Authorization: Bearer <operator secret>"';
+const HOW = 'send "Authorization: Helios <token>" (a Login signed with your wallet key: "helios wallet token --wallet FILE" prints one) or "Authorization: Bearer <operator secret>"';
 
 /** The credential on a request, checked; throws E_UNAUTHENTICATED (401) when there is none or it is not valid. */
 export async function readerOf(req: FastifyRequest, d: AuthDeps): Promise<Reader> {

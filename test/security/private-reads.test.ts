@@ -130,6 +130,11 @@ test('the CLI signs private reads with --wallet, and a wallet cannot read a neig
   t.regex(own.stdout, /balance\s+100(\.0+)? HEC/);
   const other = await run(process.execPath, [heliosBin, 'participant', 'show', asad.email, '--wallet', zFile, '--gateway', gw.httpUrl], { env }).then(() => 'read', (e: { code: number; stderr: string }) => `${e.code} ${e.stderr}`);
   t.regex(other, /^1 helios: E_NOT_AUTHORIZED/);
+  // A token for curl or a browser, from the CLI.
+  const tok = await run(process.execPath, [heliosBin, 'wallet', 'token', '--wallet', zFile, '--minutes', '2', '--gateway', gw.httpUrl], { env });
+  const viaCurl = await curl(gw.httpUrl + `/api/participants/${zarak.email}`, ['-H', `authorization: ${tok.stdout.trim()}`]);
+  t.is(viaCurl.status, 200);
+  t.is((viaCurl.body as { email: string }).email, zarak.email);
   // With --data, the operator secret in the data directory is used.
   const asOperator = await run(process.execPath, [heliosBin, 'participant', 'list', '--data', dir], { env });
   t.regex(asOperator.stdout, /asad@example\.org/);

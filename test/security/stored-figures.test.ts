@@ -99,7 +99,13 @@ test('a generated figure cannot be edited in place: SQLite refuses', (t) => {
 });
 
 test('editing any column of any ledger row makes verify fail and name that row', async (t) => {
-  await fc.assert(fc.asyncProperty(fc.constantFrom(...COLUMNS), fc.nat(), fc.nat(), async (col, rowPick, valuePick) => {
+  // Each column in turn; fast-check picks the rows and the edits.
+  for (const column of COLUMNS) await editProperty(column);
+  t.pass();
+});
+
+async function editProperty(column: Col): Promise<void> {
+  await fc.assert(fc.asyncProperty(fc.constant(column), fc.nat(), fc.nat(), async (col, rowPick, valuePick) => {
     const dir = tempDir('helios-fig-');
     cpSync(chain.dir, dir, { recursive: true });
     const db = new Database(join(dir, 'ledger.sqlite'));
@@ -136,6 +142,5 @@ test('editing any column of any ledger row makes verify fail and name that row',
     })();
     if (!named) throw new Error(`after editing ${where}, verify blamed height ${f.height}: ${f.code}: ${f.message}`);
     return true;
-  }), { numRuns: 120 });
-  t.pass();
-});
+  }), { numRuns: 5 });
+}
