@@ -139,7 +139,7 @@ export class Gateway {
     });
     this.service = service;
     const alog = this.log.child({ part: 'api' });
-    this.api = createApi({ maxBodyBytes: this.config.maxBodyBytes, log: alog, refused: (code) => this.metrics.httpRefused.inc({ code }) });
+    this.api = createApi({ maxBodyBytes: this.config.maxBodyBytes, log: alog, refused: (code) => this.metrics.httpRefused.inc({ code }), beforeAnswer: () => this.ledger.saveUnsaved() });
     const auth = { ledger: this.ledger, clock: this.clock, operator };
     ledgerRoutes(this.api, { ledger: this.ledger, clock: this.clock, log: alog, auth });
     authorityRoutes(this.api, { ledger: this.ledger, signer: this.authority, operator, clock: this.clock, log: alog });

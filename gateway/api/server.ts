@@ -15,6 +15,8 @@ export interface ApiOptions {
   log: Logger;
   /** Counts every refusal by code (helios_http_refused_total). */
   refused?: (code: string) => void;
+  /** Runs before any answer is sent: what an answer promises is durable first (the mempool's writes). */
+  beforeAnswer?: () => void;
 }
 
 /** Longest path parameter: a 64-hex transaction id, an email of up to 254 characters (RFC 5321), percent-encoded. */
@@ -35,6 +37,12 @@ export function createApi(opts: ApiOptions): FastifyInstance {
       });
     },
   });
+  if (opts.beforeAnswer) {
+    const barrier = opts.beforeAnswer;
+    app.addHook('onSend', async () => {
+      barrier();
+    });
+  }
   app.removeAllContentTypeParsers();
   // The size limit is the route's (a batch route allows more), else the server's.
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (req, body, done) => {
