@@ -13,4 +13,6 @@ for (const stream of [process.stdout, process.stderr]) {
 
 register();
 const { main } = await import('./main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// A failed command exits now: a timer or worker thread left by a half-finished start must not keep it alive.
+if (code !== 0) process.exit(code);

@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { systemClock, type Clock, type KeyPair } from '../protocol/index.ts';
+import { HeliosError, systemClock, type Clock, type KeyPair } from '../protocol/index.ts';
 import { createApi } from './api/server.ts';
 import { authorityRoutes } from './api/routes/authority.ts';
 import { ledgerRoutes } from './api/routes/ledger.ts';
@@ -23,6 +23,7 @@ import { VerifierPool } from './crypto/verifierPool.ts';
 import { openKey, readKeystore } from './keystore.ts';
 import { ChainStore } from './ledger/chainStore.ts';
 import { Ledger } from './ledger/ledger.ts';
+import { verifyChain } from './ledger/verify.ts';
 import { MarketService } from './market/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { CreditService } from './metering/credit.ts';
@@ -99,7 +100,14 @@ export class Gateway {
     // One core stays with the main thread (broker, rules, SQLite): on 2 cores one worker beats two (bench/ingest).
     this.verifierPool = new VerifierPool(opts.verifyWorkers ?? Math.max(1, cpus().length - 1));
     const verifier = new BatchVerifier(this.verifierPool);
-    this.ledger = new Ledger(new ChainStore(this.db), genesis, { verifier });
+    try {
+      this.ledger = new Ledger(new ChainStore(this.db), genesis, { verifier });
+    } catch (e) {
+      // Worker threads would keep a failed process alive: nothing may outlive a failed start.
+      void this.verifierPool.close();
+      this.db.close();
+      throw e;
+    }
     this.authority = new AuthoritySigner(key, this.ledger, this.clock);
     this.producer = new BlockProducer(this.ledger, key, this.clock, this.log.child({ part: 'producer' }));
     this.metering = new MeteringStore(this.db, undefined, { helloTtlMs: opts.limits?.helloTtlMs ?? this.config.mqtt.helloTtlMs, now: () => this.clock.now() });
@@ -131,25 +139,46 @@ export class Gateway {
     });
     this.service = service;
     const alog = this.log.child({ part: 'api' });
-    this.api = createApi({ maxBodyBytes: this.config.maxBodyBytes, log: alog });
-    ledgerRoutes(this.api, { ledger: this.ledger, clock: this.clock, log: alog });
+    this.api = createApi({ maxBodyBytes: this.config.maxBodyBytes, log: alog, refused: (code) => this.metrics.httpRefused.inc({ code }), beforeAnswer: () => this.ledger.saveUnsaved() });
+    const auth = { ledger: this.ledger, clock: this.clock, operator };
+    ledgerRoutes(this.api, { ledger: this.ledger, clock: this.clock, log: alog, auth });
     authorityRoutes(this.api, { ledger: this.ledger, signer: this.authority, operator, clock: this.clock, log: alog });
-    meterRoutes(this.api, { ledger: this.ledger, store: this.metering, availability: this.availability, metrics: this.metrics });
-    marketRoutes(this.api, { ledger: this.ledger, clock: this.clock });
+    meterRoutes(this.api, { ledger: this.ledger, store: this.metering, availability: this.availability, metrics: this.metrics, auth });
+    marketRoutes(this.api, { ledger: this.ledger, clock: this.clock, auth });
   }
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const g = new Gateway(opts);
     try {
+      await g.verifyStoredChain();
       await g.listen();
     } catch (e) {
+      // A half-started gateway (a busy port, a tampered ledger) stops everything it started, so the process can exit.
+      g.market.stop();
+      g.producer.stop();
       await g.broker?.close().catch(() => undefined);
+      g.pipeline.close();
       await g.api.close().catch(() => undefined);
       g.db.close();
       await g.verifierPool.close();
       throw e;
     }
     return g;
+  }
+
+  /**
+   * Replay the stored chain from genesis — every hash, signature, rule, state row and
+   * every stored figure against its signed bytes — before anything is served or
+   * produced on it: a tampered database is refused, never extended (docs/security.md,
+   * "Storage integrity and durability").
+   */
+  private async verifyStoredChain(): Promise<void> {
+    const r = await verifyChain(this.ledger.store, this.ledger.genesis, { pool: this.verifierPool });
+    if (!r.ok) {
+      const f = r.fault!;
+      throw new HeliosError('E_TAMPERED', `the ledger in ${this.paths.db} fails verification at height ${f.height}: ${f.code}: ${f.message}. The gateway will not serve or extend a tampered ledger: restore the data directory from a backup (see "helios ledger verify --data ${this.paths.dir}" for the full report)`);
+    }
+    this.log.info('stored chain verified', { blocks: r.blocks, txs: r.txs, readings: r.readings, ms: r.ms });
   }
 
   private tlsMaterial(tlsPort: number | null): { key: Buffer; cert: Buffer } | undefined {

@@ -16,6 +16,7 @@ export class Metrics {
   readonly creditsIssued: Counter;
   readonly operatorSecretRefused: Counter<'code'>;
   readonly operatorLockouts: Counter;
+  readonly httpRefused: Counter<'code'>;
 
   constructor(defaults = true) {
     const r = [this.registry];
@@ -33,5 +34,6 @@ export class Metrics {
     this.creditsIssued = new Counter({ name: 'helios_credit_tokens_issued_total', help: 'Credit tokens signed and sent to meters', registers: r });
     this.operatorSecretRefused = new Counter({ name: 'helios_operator_secret_refused_total', help: 'Operator secret checks refused (MQTT and HTTP): E_WRONG_SECRET, E_LOCKED_OUT, E_RATE_LIMIT', labelNames: ['code'], registers: r });
     this.operatorLockouts = new Counter({ name: 'helios_operator_lockouts_total', help: 'Source addresses locked out for guessing the operator secret', registers: r });
+    this.httpRefused = new Counter({ name: 'helios_http_refused_total', help: 'HTTP requests refused, by error code', labelNames: ['code'], registers: r });
   }
 }

@@ -14,3 +14,4 @@ export * from './units.ts';
 export * from './schema.ts';
 export * from './topics.ts';
 export * from './messages/index.ts';
+export * from './httpAuth.ts';

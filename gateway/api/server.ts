@@ -13,10 +13,36 @@ import { statusOf } from './errors.ts';
 export interface ApiOptions {
   maxBodyBytes: number;
   log: Logger;
+  /** Counts every refusal by code (helios_http_refused_total). */
+  refused?: (code: string) => void;
+  /** Runs before any answer is sent: what an answer promises is durable first (the mempool's writes). */
+  beforeAnswer?: () => void;
 }
 
+/** Longest path parameter: a 64-hex transaction id, an email of up to 254 characters (RFC 5321), percent-encoded. */
+const MAX_PARAM_CHARS = 1024;
+
 export function createApi(opts: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes, ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } } });
+  const app = Fastify({
+    logger: false, bodyLimit: opts.maxBodyBytes, routerOptions: { maxParamLength: MAX_PARAM_CHARS },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+    // The router's own refusals (an over-long or badly encoded path) leave in our shape, not Fastify's.
+    frameworkErrors: (err: Error & { code?: string }, _req: FastifyRequest, reply: FastifyReply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const code = tooLong ? 'E_TOO_LONG' : 'E_BAD_REQUEST';
+      opts.refused?.(code);
+      void reply.status(tooLong ? 414 : 400).send({
+        code,
+        message: tooLong ? `a path segment is over ${MAX_PARAM_CHARS} characters; no Helios id is that long` : 'the path is not valid percent-encoded UTF-8',
+      });
+    },
+  });
+  if (opts.beforeAnswer) {
+    const barrier = opts.beforeAnswer;
+    app.addHook('onSend', async () => {
+      barrier();
+    });
+  }
   app.removeAllContentTypeParsers();
   // The size limit is the route's (a batch route allows more), else the server's.
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (req, body, done) => {
@@ -56,11 +82,13 @@ export function createApi(opts: ApiOptions): FastifyInstance {
       message = 'internal error; see the gateway log';
       opts.log.error('unhandled error in HTTP handler', { url: req.url, error: String(err.stack ?? err) });
     }
-    if (req.method !== 'GET') opts.log.info('refused', { method: req.method, url: req.url, code, message });
+    opts.refused?.(code);
+    if (req.method !== 'GET') opts.log.info('refused', { method: req.method, url: req.url.slice(0, 200), code, message });
     void reply.status(status).send({ code, message, ...(isHeliosError(err) && err.path ? { path: err.path } : {}) });
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url}` });
+    opts.refused?.('E_NOT_FOUND');
+    void reply.status(404).send({ code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url.length > 200 ? req.url.slice(0, 200) + '…' : req.url}` });
   });
   return app;
 }

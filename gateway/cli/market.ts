@@ -2,6 +2,7 @@ import { formatHec, formatKWh, parseHec, parseKWh } from '../../protocol/index.t
 import { openKey, readKeystore } from '../keystore.ts';
 import { signTx, type TxFields } from '../ledger/sign.ts';
 import { api, gatewayUrl, guard, parse, passphrase, table, UsageError } from './util.ts';
+import { readerHeaders } from './credential.ts';
 
 export const help = `
 helios market — the hourly market: listings, offers, bids, history; storage and direct purchase
@@ -18,7 +19,7 @@ Usage:
       not paid for delivered energy comes back (unused escrow at close, the rest at Settle).
   helios market cancel --offer TXID [--wallet FILE]
       Withdraw your offer or bid while its listing still accepts offers.
-  helios market history [--email EMAIL] [--limit N]
+  helios market history [--email EMAIL [--wallet FILE]] [--limit N]
       Listings, newest first; with --email, that household's offers, trades and refunds.
   helios market direct --seller EMAIL --meter ID --kwh KWH --amount HEC [--seconds S] --wallet FILE
       Pay a prosumer directly (the paper's demo): once the payment is in a block your
@@ -28,7 +29,7 @@ Usage:
   helios market order --side sell|buy --meter ID --kwh KWH --price HEC [--until ISO-TIME] --wallet FILE
       A standing order, signed once: each period the gateway offers your surplus (up to
       KWH, at reserve HEC) or bids for KWH at up to HEC.
-  helios market orders [--email EMAIL]
+  helios market orders [--email EMAIL] [--wallet FILE]
   helios market revoke --order TXID --wallet FILE
 
 Amounts are in kWh and HEC with up to 6 decimals. Every transaction is signed with
@@ -161,11 +162,13 @@ export function run(argv: string[]): Promise<number> {
     }
 
     if (sub === 'history') {
-      const { values: v } = parse(rest, { ...common, email: { type: 'string' }, limit: { type: 'string', default: '24' } });
+      const { values: v } = parse(rest, { ...common, email: { type: 'string' }, limit: { type: 'string', default: '24' }, wallet: { type: 'string' } });
       const limit = Number(v.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number 1…1000');
       const q = `?limit=${limit}${v.email ? `&participant=${encodeURIComponent(v.email.toLowerCase())}` : ''}`;
-      const list = await api<ListingView[]>(gatewayUrl(v.data!, v.gateway), 'GET', `/api/market/history${q}`);
+      const base = gatewayUrl(v.data!, v.gateway);
+      // One household's part is private (its wallet or the operator); the listings alone are public.
+      const list = await api<ListingView[]>(base, 'GET', `/api/market/history${q}`, undefined, v.email ? await readerHeaders(base, v.data!, v.wallet) : {});
       if (!list.length) {
         out.write(v.email ? `${v.email} has not taken part in any listing.\n` : 'No listings yet.\n');
         return 0;
@@ -232,9 +235,10 @@ export function run(argv: string[]): Promise<number> {
     }
 
     if (sub === 'orders') {
-      const { values: v } = parse(rest, { ...common, email: { type: 'string' } });
+      const { values: v } = parse(rest, { ...common, email: { type: 'string' }, wallet: { type: 'string' } });
+      const base = gatewayUrl(v.data!, v.gateway);
       const list = await api<Array<{ id: string; owner: string; side: string; meter: string; energyMWh: number; priceMicroHecPerKWh: number; active: boolean; validUntil?: number }>>(
-        gatewayUrl(v.data!, v.gateway), 'GET', `/api/market/orders${v.email ? `?participant=${encodeURIComponent(v.email.toLowerCase())}` : ''}`);
+        base, 'GET', `/api/market/orders${v.email ? `?participant=${encodeURIComponent(v.email.toLowerCase())}` : ''}`, undefined, await readerHeaders(base, v.data!, v.wallet));
       if (!list.length) out.write('No standing orders.\n');
       else out.write(table(['order', 'household', 'side', 'meter', 'up to', 'price', 'active'], list.map((o) => [o.id, o.owner, o.side, o.meter, formatKWh(o.energyMWh), price(o.priceMicroHecPerKWh), o.active ? 'yes' : 'no'])) + '\n');
       return 0;

@@ -1,6 +1,7 @@
 import { formatKWh } from '../../protocol/index.ts';
 import { api, gatewayUrl, guard, parse, table, UsageError } from './util.ts';
 import { operatorSecret } from './wallet.ts';
+import { readerHeaders } from './credential.ts';
 
 export const help = `
 helios meter — meters on the grid, for installers and the operator
@@ -12,8 +13,10 @@ Usage:
                       [--pulses-per-kwh N] [--relay yes|no] [--data DIR | --gateway URL]
       Bind a meter's key to a household (signed by the gateway's authority). The meter
       prints its id and public key on its console and sends them in its Hello.
-  helios meter list [--data DIR | --gateway URL]
-  helios meter show ID [--data DIR | --gateway URL]
+  helios meter list [--wallet FILE] [--data DIR | --gateway URL]
+  helios meter show ID [--wallet FILE] [--data DIR | --gateway URL]
+      A meter's status and readings are its household's: with --wallet, signed as that
+      household (list shows only its meters); otherwise as the operator.
   helios meter revoke ID --reason TEXT [--data DIR | --gateway URL]
       From then on the meter's logins and readings are refused.
 
@@ -58,8 +61,9 @@ export function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (sub === 'list') {
-      const { values: v } = parse(rest, common);
-      const list = await api<MeterView[]>(gatewayUrl(v.data!, v.gateway), 'GET', '/api/meters');
+      const { values: v } = parse(rest, { ...common, wallet: { type: 'string' } });
+      const base = gatewayUrl(v.data!, v.gateway);
+      const list = await api<MeterView[]>(base, 'GET', '/api/meters', undefined, await readerHeaders(base, v.data!, v.wallet));
       process.stdout.write(table(['meter', 'household', 'state', 'relay', 'import', 'export', 'last reading'], list.map((m) => [
         m.meter.slice(0, 12) + '…', m.participant, m.revoked ? 'REVOKED' : m.status.state, m.lastReading?.relay ?? '-',
         m.lastReading ? formatKWh(m.lastReading.importMWh) : '-', m.lastReading ? formatKWh(m.lastReading.exportMWh) : '-',
@@ -68,10 +72,11 @@ export function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (sub === 'show') {
-      const { values: v, positionals } = parse(rest, common, true);
+      const { values: v, positionals } = parse(rest, { ...common, wallet: { type: 'string' } }, true);
       if (!positionals[0]) throw new UsageError('give the meter id');
+      const base = gatewayUrl(v.data!, v.gateway);
       const m = await api<MeterView & { readings: number; gaps: unknown[]; credits: Array<{ energyMWh: number; validFrom: number; validUntil: number; ref: string }> }>(
-        gatewayUrl(v.data!, v.gateway), 'GET', `/api/meters/${positionals[0]}`);
+        base, 'GET', `/api/meters/${positionals[0]}`, undefined, await readerHeaders(base, v.data!, v.wallet));
       const r = m.lastReading;
       process.stdout.write([
         `meter ${m.meter}${m.revoked ? `  REVOKED at block ${m.revoked.height}: ${m.revoked.reason}` : ''}`,

@@ -1,6 +1,7 @@
 import { formatHec } from '../../protocol/index.ts';
 import { api, gatewayUrl, guard, parse, table, UsageError } from './util.ts';
 import { operatorSecret } from './wallet.ts';
+import { readerHeaders } from './credential.ts';
 
 export const help = `
 helios participant — households on the grid (the paper's Certificate Authority)
@@ -8,8 +9,10 @@ helios participant — households on the grid (the paper's Certificate Authority
 Usage:
   helios participant register --name NAME --email EMAIL --role prosumer|consumer --public-key KEY [--data DIR | --gateway URL]
       Operator: admit a household with its wallet's public key (from "helios wallet new").
-  helios participant list [--data DIR | --gateway URL]
-  helios participant show EMAIL [--data DIR | --gateway URL]
+  helios participant list [--wallet FILE] [--data DIR | --gateway URL]
+  helios participant show EMAIL [--wallet FILE] [--data DIR | --gateway URL]
+      Balances and emails are private: with --wallet, signed as that household (list
+      shows only it); otherwise as the operator (HELIOS_OPERATOR_SECRET or DIR/operator.secret).
 `;
 
 interface ParticipantView {
@@ -30,16 +33,18 @@ export function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (sub === 'list') {
-      const { values: v } = parse(rest, common);
-      const list = await api<ParticipantView[]>(gatewayUrl(v.data!, v.gateway), 'GET', '/api/participants');
+      const { values: v } = parse(rest, { ...common, wallet: { type: 'string' } });
+      const base = gatewayUrl(v.data!, v.gateway);
+      const list = await api<ParticipantView[]>(base, 'GET', '/api/participants', undefined, await readerHeaders(base, v.data!, v.wallet));
       process.stdout.write(table(['email', 'name', 'role', 'balance', 'escrow', 'meters'],
         list.map((p) => [p.email, p.name, p.role, formatHec(p.balanceMicroHec), formatHec(p.escrowMicroHec), p.meters.length])) + '\n');
       return 0;
     }
     if (sub === 'show') {
-      const { values: v, positionals } = parse(rest, common, true);
+      const { values: v, positionals } = parse(rest, { ...common, wallet: { type: 'string' } }, true);
       if (!positionals[0]) throw new UsageError('give the household email');
-      const p = await api<ParticipantView>(gatewayUrl(v.data!, v.gateway), 'GET', `/api/participants/${encodeURIComponent(positionals[0].toLowerCase())}`);
+      const base = gatewayUrl(v.data!, v.gateway);
+      const p = await api<ParticipantView>(base, 'GET', `/api/participants/${encodeURIComponent(positionals[0].toLowerCase())}`, undefined, await readerHeaders(base, v.data!, v.wallet));
       process.stdout.write([
         `${p.name} <${p.email}>  ${p.role}`,
         `  key id   ${p.keyId}`,

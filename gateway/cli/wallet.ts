@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { formatHec, generateKeyPair, parseHec } from '../../protocol/index.ts';
+import { formatHec, generateKeyPair, httpToken, parseHec } from '../../protocol/index.ts';
 import { dataPaths } from '../config.ts';
 import { insecureKey, openKey, readKeystore, sealKey, writeKeystore } from '../keystore.ts';
 import { signTx } from '../ledger/sign.ts';
@@ -13,7 +13,11 @@ Usage:
   helios wallet new [--out FILE] [--label TEXT] [--insecure]
       Make a wallet key (P-256), encrypted with HELIOS_WALLET_PASSPHRASE or a passphrase
       you are asked for. Prints the public key to give the operator for registration.
-  helios wallet balance EMAIL [--data DIR | --gateway URL]
+  helios wallet token --wallet FILE [--minutes N] [--data DIR | --gateway URL]
+      Print an Authorization header value for the household's private reads over HTTP
+      (a Login signed with the wallet key, valid N minutes by the gateway's clock, at most 15).
+  helios wallet balance EMAIL [--wallet FILE] [--data DIR | --gateway URL]
+      A balance is private: signed with the household's --wallet key, or as the operator.
   helios wallet send --to EMAIL --amount HEC --wallet FILE [--memo TEXT] [--data DIR | --gateway URL]
       Sign a Transfer with the wallet key and wait until it is in a block.
   helios wallet mint --to EMAIL --amount HEC [--memo TEXT] [--data DIR | --gateway URL]
@@ -54,11 +58,23 @@ export function run(argv: string[]): Promise<number> {
       process.stdout.write(`Ask the grid operator to register you:\n  helios participant register --name "<your name>" --email <you@example.org> --role prosumer|consumer --public-key ${key.publicKey}\n`);
       return 0;
     }
+    if (sub === 'token') {
+      const { values: v } = parse(rest, { ...common, wallet: { type: 'string', default: 'wallet.key' }, minutes: { type: 'string', default: '15' } });
+      const minutes = Number(v.minutes);
+      if (!(minutes > 0 && minutes <= 15)) throw new UsageError('--minutes must be more than 0 and at most 15');
+      const file = readKeystore(v.wallet!);
+      const key = openKey(file, file.insecure ? undefined : await passphrase('HELIOS_WALLET_PASSPHRASE', `Passphrase for ${v.wallet}: `));
+      const { grid, t } = await api<{ grid: string; t?: number }>(gatewayUrl(v.data!, v.gateway), 'GET', '/api/health');
+      process.stdout.write(`Helios ${httpToken(key, grid, t ?? Date.now(), minutes * 60_000)}\n`);
+      return 0;
+    }
     if (sub === 'balance') {
-      const { values: v, positionals } = parse(rest, common, true);
+      const { values: v, positionals } = parse(rest, { ...common, wallet: { type: 'string' } }, true);
       if (!positionals[0]) throw new UsageError('give the household email: helios wallet balance EMAIL');
+      const base = gatewayUrl(v.data!, v.gateway);
+      const { readerHeaders } = await import('./credential.ts');
       const p = await api<{ email: string; name: string; balanceMicroHec: number; escrowMicroHec: number; nonce: number }>(
-        gatewayUrl(v.data!, v.gateway), 'GET', `/api/participants/${encodeURIComponent(positionals[0].toLowerCase())}`);
+        base, 'GET', `/api/participants/${encodeURIComponent(positionals[0].toLowerCase())}`, undefined, await readerHeaders(base, v.data!, v.wallet));
       process.stdout.write(`${p.name} <${p.email}>\n  balance  ${formatHec(p.balanceMicroHec)}\n  escrow   ${formatHec(p.escrowMicroHec)}  (held for open bids)\n`);
       return 0;
     }
@@ -86,6 +102,6 @@ export function run(argv: string[]): Promise<number> {
       process.stdout.write(`Minted ${formatHec(amount)} to ${v.to}: transaction ${r.id}${r.height ? ` in block ${r.height}` : ` (${r.status})`}.\n`);
       return 0;
     }
-    throw new UsageError(sub ? `unknown wallet command "${sub}"` : 'say what to do: new, balance, send or mint');
+    throw new UsageError(sub ? `unknown wallet command "${sub}"` : 'say what to do: new, token, balance, send or mint');
   });
 }

@@ -7,6 +7,7 @@ import { canonicalize, parseJson, type BlockHeader, type SignedTx } from '../../
 import type { DB } from '../store/db.ts';
 import type { Block, PreparedTx, ReadingsCommitment } from './block.ts';
 import { merkleRootHex } from '../crypto/hash.ts';
+import type { BlockColumns, CreditColumns, ReadingColumns, TxColumns } from './rows.ts';
 
 export interface StoredBlockRow {
   height: number;
@@ -26,7 +27,11 @@ export class ChainStore {
       block: db.prepare(`SELECT height, hash, header, sig FROM blocks WHERE height = ?`),
       blocksFrom: db.prepare(`SELECT height, hash, header, sig FROM blocks WHERE height >= ? ORDER BY height LIMIT ?`),
       txsOf: db.prepare(`SELECT tx FROM txs WHERE height = ? ORDER BY idx`),
-      txRowsOf: db.prepare(`SELECT id, tx FROM txs WHERE height = ? ORDER BY idx`),
+      txRowsOf: db.prepare(`SELECT id, idx, type, signer, tx FROM txs WHERE height = ? ORDER BY idx`),
+      blockColumns: db.prepare(`SELECT height, slot, t, author, tx_count, readings_count FROM blocks WHERE height = ?`),
+      readingRowsOf: db.prepare(`SELECT id, meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope FROM readings WHERE block_height = ? ORDER BY id`),
+      readingRowsUncommitted: db.prepare(`SELECT id, meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope, block_height FROM readings WHERE block_height IS NULL OR block_height > ? OR block_height < 1 ORDER BY id`),
+      creditRows: db.prepare(`SELECT nonce, meter, energy_mwh, valid_from, valid_until, ref, token FROM credits ORDER BY issued_at, nonce`),
       txsRange: db.prepare(`SELECT height, tx FROM txs WHERE height BETWEEN ? AND ? ORDER BY height, idx`),
       tx: db.prepare(`SELECT height, idx, tx FROM txs WHERE id = ?`),
       insertBlock: db.prepare(`INSERT INTO blocks (height, hash, header, sig, slot, t, author, tx_count, readings_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -38,6 +43,9 @@ export class ChainStore {
       commitReadings: db.prepare(`UPDATE readings SET block_height = ? WHERE block_height IS NULL AND id <= ?`),
       readingsOf: db.prepare(`SELECT envelope FROM readings WHERE block_height = ? ORDER BY id`),
       readingsCountOf: db.prepare(`SELECT block_height AS h, count(*) AS n FROM readings WHERE block_height BETWEEN ? AND ? GROUP BY block_height`),
+      mempoolInsert: db.prepare(`INSERT OR IGNORE INTO mempool (id, tx) VALUES (?, ?)`),
+      mempoolDelete: db.prepare(`DELETE FROM mempool WHERE id = ?`),
+      mempoolAll: db.prepare(`SELECT id, tx FROM mempool ORDER BY seq`),
       meta: db.prepare(`SELECT value FROM meta WHERE key = ?`),
       setMeta: db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
       txCount: db.prepare(`SELECT count(*) AS n FROM txs`),
@@ -69,9 +77,28 @@ export class ChainStore {
     return (this.q.txsOf.all(height) as Array<{ tx: string }>).map((r) => r.tx);
   }
 
-  /** Stored transaction rows of a block: id column and canonical text. */
-  txRowsOf(height: number): Array<{ id: string; tx: string }> {
-    return this.q.txRowsOf.all(height) as Array<{ id: string; tx: string }>;
+  /** Stored transaction rows of a block: the indexed columns and the canonical text. */
+  txRowsOf(height: number): Array<TxColumns & { tx: string }> {
+    return this.q.txRowsOf.all(height) as Array<TxColumns & { tx: string }>;
+  }
+
+  /** A block row's indexed copies of its header fields (checked against the header by verify). */
+  blockColumns(height: number): BlockColumns | undefined {
+    return this.q.blockColumns.get(height) as BlockColumns | undefined;
+  }
+
+  /** Every column of the readings a block commits, in commitment order. */
+  readingRowsOf(height: number): ReadingColumns[] {
+    return this.q.readingRowsOf.all(height) as ReadingColumns[];
+  }
+
+  /** Readings in no block of the chain (waiting for the next block, or pointing past the head). */
+  readingRowsOutside(top: number): Array<ReadingColumns & { block_height: number | null }> {
+    return this.q.readingRowsUncommitted.all(top) as Array<ReadingColumns & { block_height: number | null }>;
+  }
+
+  creditRows(): CreditColumns[] {
+    return this.q.creditRows.all() as CreditColumns[];
   }
 
   txsBetween(from: number, to: number): Array<{ height: number; tx: string }> {
@@ -138,7 +165,29 @@ export class ChainStore {
         const n = this.q.commitReadings.run(h.height, readingsUpTo).changes;
         if (n !== h.readingsCount) throw new Error(`block ${h.height} commits ${h.readingsCount} readings but ${n} were pending`);
       }
+      // Committed transactions leave the durable mempool with the block that holds them.
+      for (const p of txs) this.q.mempoolDelete.run(p.id);
     })();
+  }
+
+  /** Make admitted transactions durable (one SQLite transaction, before their 202 is sent). */
+  savePending(txs: PreparedTx[]): void {
+    if (!txs.length) return;
+    this.db.transaction(() => {
+      for (const p of txs) this.q.mempoolInsert.run(p.id, p.text);
+    })();
+  }
+
+  /** Forget pending transactions that a block included or that were refused. */
+  dropPending(ids: Iterable<string>): void {
+    this.db.transaction(() => {
+      for (const id of ids) this.q.mempoolDelete.run(id);
+    })();
+  }
+
+  /** Pending transactions as admitted, oldest first (replayed into the mempool at start). */
+  pendingTxs(): Array<{ id: string; tx: string }> {
+    return this.q.mempoolAll.all() as Array<{ id: string; tx: string }>;
   }
 
   /** Write the genesis state (height 0) into an empty database. */

@@ -58,6 +58,8 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [R
   private readonly opts: Required<Omit<LedgerOptions, 'verifier'>>;
   private readonly verifier: BatchVerifier | undefined;
   /** Admissions waiting for their signature check, in arrival order. */
+  /** Transactions admitted by submit() in this turn, not yet in the mempool table. */
+  private unsaved: PreparedTx[] = [];
   private readonly admissions: Array<{ p: PreparedTx; ok?: boolean; resolve(id: string): void; reject(e: unknown): void }> = [];
 
   constructor(store: ChainStore, genesis: Genesis, opts: LedgerOptions = {}) {
@@ -97,6 +99,35 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [R
       }
     }
     this.mempool = new Mempool(genesis, this.state, { maxPending: this.opts.maxPending });
+    this.replayPending();
+  }
+
+  /**
+   * Transactions answered 202 before a stop or a crash are in the mempool table:
+   * admit them again, in their order, against the committed state (their nonces
+   * follow each other as before). One that a block already holds, or that no longer
+   * applies, leaves the table; a refusal is remembered for GET /api/tx/:id.
+   */
+  private replayPending(): void {
+    const gone: string[] = [];
+    for (const row of this.store.pendingTxs()) {
+      if (this.store.txById(row.id)) {
+        gone.push(row.id);
+        continue;
+      }
+      let p: PreparedTx;
+      try {
+        p = prepareTx(parseJson(row.tx) as unknown as SignedTx);
+        if (p.id !== row.id) fail('E_BAD_TX_ROOT', `the stored pending transaction ${row.id} no longer hashes to its id; it was edited`);
+        const key = this.mempool.precheck(p, this.isCommitted);
+        this.mempool.admit(p, Mempool.verifyHere(p, key), this.tipValue.height + 1, this.tipValue.t, this.isCommitted);
+      } catch (e) {
+        gone.push(row.id);
+        const code = (e as { code?: string }).code;
+        if (code && code !== 'E_DUPLICATE_TX') this.remember({ id: row.id, code, message: (e as Error).message });
+      }
+    }
+    if (gone.length) this.store.dropPending(gone);
   }
 
   get tip(): ChainTip {
@@ -111,10 +142,15 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [R
    */
   submit(tx: SignedTx, now: number): string {
     const p = prepareTx(tx);
-    return this.guarded(p, () => {
+    const id = this.guarded(p, () => {
       const key = this.mempool.precheck(p, this.isCommitted);
       return this.mempool.admit(p, Mempool.verifyHere(p, key), this.tipValue.height + 1, now, this.isCommitted);
     });
+    // Durable before any answer: written at the end of this turn, in one SQLite transaction with every
+    // other transaction submitted in it (a scheduler submitting a thousand standing orders pays one fsync).
+    this.unsaved.push(p);
+    if (this.unsaved.length === 1) queueMicrotask(() => this.saveUnsaved());
+    return id;
   }
 
   /**
@@ -140,15 +176,29 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [R
     });
   }
 
+  /** Write what submit() admitted in this turn now (the HTTP layer calls it before any answer leaves). */
+  saveUnsaved(): void {
+    if (!this.unsaved.length) return;
+    const list = this.unsaved;
+    this.unsaved = [];
+    this.store.savePending(list);
+  }
+
   private drainAdmissions(now: number): void {
+    const admitted: Array<(typeof this.admissions)[number]> = [];
     while (this.admissions.length && this.admissions[0].ok !== undefined) {
       const e = this.admissions.shift()!;
       try {
-        e.resolve(this.guarded(e.p, () => this.mempool.admit(e.p, e.ok!, this.tipValue.height + 1, now, this.isCommitted)));
+        this.guarded(e.p, () => this.mempool.admit(e.p, e.ok!, this.tipValue.height + 1, now, this.isCommitted));
+        admitted.push(e);
       } catch (err) {
         e.reject(err);
       }
     }
+    if (!admitted.length) return;
+    // 202 promises durability: the admitted are written in one SQLite transaction before any is answered.
+    this.store.savePending(admitted.map((e) => e.p));
+    for (const e of admitted) e.resolve(e.p.id);
   }
 
   private guarded<T>(p: PreparedTx, f: () => T): T {
@@ -184,6 +234,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [R
 
   /** Make, store and announce the next block at time t. */
   produce(author: AuthorityKey, t: number): CommittedBlock {
+    this.saveUnsaved();
     const candidates = this.mempool.take(this.opts.maxTxsPerBlock);
     const { lastId, commitment } = this.store.pendingReadings(this.opts.maxReadingsPerBlock);
     const p = produceBlock({ genesis: this.genesis, parent: this.tipValue, state: this.state, candidates, readings: commitment, t, author });
@@ -197,6 +248,7 @@ export class Ledger extends EventEmitter<{ block: [CommittedBlock]; rejected: [R
     const done = new Set<string>([...ids, ...p.rejected.map((r) => r.id)]);
     const dropped = this.mempool.rebase(this.state, done, this.tipValue.height + 1, t);
     const rejected = [...p.rejected, ...dropped];
+    if (rejected.length) this.store.dropPending(rejected.map((r) => r.id));
     for (const r of rejected) this.remember(r);
     const committed: CommittedBlock = { block: p.block, events: p.events, rejected };
     this.emit('block', committed);

@@ -8,14 +8,17 @@
  * Transaction signatures are checked on worker threads one chunk ahead of the
  * replay, which runs on the main thread.
  */
-import { canonicalize, isHeliosError, keyIdOf, parseJson, type BlockHeader, type Genesis, type SignedTx } from '../../protocol/index.ts';
+import { canonicalize, fromBase64url, isHeliosError, keyIdOf, parseJson, type BlockHeader, type Genesis, type SignedTx } from '../../protocol/index.ts';
+import { merkleRootHex } from '../crypto/hash.ts';
+import { verifyP256 } from '../crypto/p256-node.js';
+import { blockRowProblem, creditRowProblem, parseReading, readingRowProblem, txRowsProblem } from './rows.ts';
 import type { VerifierPool, VerifyItem } from '../crypto/verifierPool.ts';
 import { prepareTx, replayBlock, tipOf, type Block, type PreparedTx } from './block.ts';
 import type { ChainStore } from './chainStore.ts';
 import { genesisHash, genesisState } from './genesis.ts';
 import { publicKeyOf } from './keys.ts';
 import type { ChainTip } from './aura.ts';
-import { keys, type ParticipantEntry, type StorageEntry, type SupplyEntry } from './entities.ts';
+import { keys, type MeterEntry, type ParticipantEntry, type StorageEntry, type SupplyEntry } from './entities.ts';
 import type { State } from './state.ts';
 import { CommittedReadings } from '../market/metered.ts';
 import { periodOf } from '../market/period.ts';
@@ -47,7 +50,7 @@ export interface VerifyOptions {
 }
 
 interface Chunk {
-  blocks: Array<{ block: Block; prepared?: PreparedTx[]; error?: Fault }>;
+  blocks: Array<{ block: Block; prepared?: PreparedTx[]; error?: Fault; rowProblem?: string }>;
   sigs: Promise<boolean[] | undefined>;
   offsets: number[];
   nextHeight: number;
@@ -82,6 +85,8 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
   for (const [, p] of state.entries<{ keyId: string; publicKey: string }>('participant/')) keyIndex.set(p.keyId, p.publicKey);
   const chunkTxs = opts.chunkTxs ?? 4000;
   const readingsAt = new CommittedReadings(store.db);
+  // Height of the block that last wrote each state key (0: genesis), to check the state table's height column.
+  const lastWrite = new Map<string, number>();
 
   const load = (from: number): Chunk | undefined => {
     if (from > top) return undefined;
@@ -99,15 +104,19 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
       }
       let block: Block;
       let prepared: PreparedTx[];
+      let rowProblem: string | undefined;
       try {
         const header = parseJson(row.header) as unknown as BlockHeader;
         if (canonicalize(header) !== row.header) throw new FaultError({ height: h, code: 'E_BAD_BLOCK_HASH', message: `block ${h}'s stored header is not in canonical form; it was edited` });
         prepared = [];
-        for (const r of store.txRowsOf(h)) {
+        const txRows = store.txRowsOf(h);
+        for (const r of txRows) {
           const p = prepareTx(parseJson(r.tx) as unknown as SignedTx);
-          if (p.id !== r.id) throw new FaultError({ height: h, code: 'E_BAD_TX_ROOT', message: `block ${h}: transaction ${r.id.slice(0, 16)}…'s body no longer hashes to its id; it was edited` });
+          if (p.id !== r.id) throw new FaultError({ height: h, code: 'E_BAD_TX_ROOT', message: `block ${h}: txs row ${r.id.slice(0, 16)}…'s body no longer hashes to its id; it was edited` });
           prepared.push(p);
         }
+        // Checked after the block's hashes and signatures, which name an edit more precisely.
+        rowProblem = blockRowProblem(store.blockColumns(h)!, header) ?? txRowsProblem(h, txRows, prepared.map((p) => p.tx.body));
         block = { header, sig: row.sig, hash: row.hash, txs: prepared.map((p) => p.tx) };
       } catch (e) {
         const fault = e instanceof FaultError ? e.fault : { height: h, code: (e as { code?: string }).code ?? 'E_MALFORMED_JSON', message: `block ${h} cannot be read: ${(e as Error).message}` };
@@ -124,7 +133,7 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
         items.push({ publicKey: key ?? '', message: Buffer.from(bodyText), sig: tx.sig });
       }
       txs += block.txs.length;
-      blocks.push({ block, prepared });
+      blocks.push({ block, prepared, rowProblem });
       h++;
     }
     // Without a pool, replayBlock checks each signature itself.
@@ -137,11 +146,16 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
     const sigs = await chunk.sigs;
     const next = chunk.blocks.some((b) => b.error) ? undefined : load(chunk.nextHeight);
     for (let i = 0; i < chunk.blocks.length; i++) {
-      const { block, prepared, error } = chunk.blocks[i];
+      const { block, prepared, error, rowProblem } = chunk.blocks[i];
       if (error) return finish(error);
       const h = block.header.height;
       if (h !== tip.height + 1) return finish({ height: tip.height + 1, code: 'E_MISSING_BLOCK', message: `block ${tip.height + 1} is missing` });
-      const readings = store.readingsOf(h);
+      const readingRows = store.readingRowsOf(h);
+      for (const row of readingRows) {
+        const problem = readingRowProblem(row, genesis.grid);
+        if (problem) return finish({ height: h, code: 'E_ROW_MISMATCH', message: `block ${h}: ${problem}` });
+      }
+      const readings = { root: merkleRootHex(readingRows.map((r) => r.envelope)), count: readingRows.length };
       try {
         const { changes } = replayBlock({
           genesis, parent: tip, state, block, prepared, readings,
@@ -149,10 +163,12 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
           publicKeyOf: (keyId, draft) => publicKeyOf(draft, keyId),
         });
         state.apply(changes);
+        for (const k of changes.keys()) lastWrite.set(k, h);
       } catch (e) {
         if (!isHeliosError(e)) throw e;
         return finish({ height: h, code: e.code, message: e.message });
       }
+      if (rowProblem) return finish({ height: h, code: 'E_ROW_MISMATCH', message: rowProblem });
       const metered = checkMetered(block, readingsAt, genesis);
       if (metered) return finish(metered);
       tip = tipOf(block);
@@ -165,15 +181,21 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
   }
   if (tip.height !== top) return finish({ height: tip.height + 1, code: 'E_MISSING_BLOCK', message: `block ${tip.height + 1} is missing` });
 
+  const outside = outsideRowsFault(store, genesis, state, top);
+  if (outside) return finish(outside);
+
   // The state tables must be exactly the replayed state.
   const seen = new Set<string>();
   for (const row of store.allState()) {
     seen.add(row.key);
     const replayed = state.get<object>(row.key);
+    const wrote = lastWrite.get(row.key) ?? 0;
     if (replayed === undefined) {
       report.stateFaults.push({ key: row.key, height: row.height, problem: 'row exists in the state table but not in the replayed state (added)' });
     } else if (canonicalize(replayed) !== row.value) {
       report.stateFaults.push({ key: row.key, height: row.height, problem: `row differs from the replayed state (edited): stored ${row.value.slice(0, 120)}, replayed ${canonicalize(replayed).slice(0, 120)}` });
+    } else if (row.height !== wrote) {
+      report.stateFaults.push({ key: row.key, height: wrote, problem: `column height is ${row.height}, but block ${wrote} last wrote it (edited)` });
     }
   }
   for (const key of state.keys()) {
@@ -190,6 +212,47 @@ export async function verifyChain(store: ChainStore, genesis: Genesis, opts: Ver
     return finish({ height: f.height, code: 'E_STATE_MISMATCH', message: `state row "${f.key}" (last written by block ${f.height}): ${f.problem}` });
   }
   return finish();
+}
+
+/**
+ * Rows outside the chain that the gateway would still act on: readings waiting for
+ * the next block (their columns against their envelope, and the envelope against
+ * the enrolled meter's key, since the next block would commit them as they are),
+ * readings pointing at a block that does not exist, and issued credit tokens (their
+ * columns against the token, and the token against its authority's key).
+ */
+function outsideRowsFault(store: ChainStore, genesis: Genesis, state: State, top: number): Fault | undefined {
+  const next = top + 1;
+  for (const row of store.readingRowsOutside(top)) {
+    if (row.block_height !== null) {
+      return { height: Math.min(next, Math.max(1, row.block_height)), code: 'E_BAD_READINGS_ROOT', message: `readings row id ${row.id} (meter ${row.meter}, seq ${row.seq}) says block ${row.block_height} committed it, but the chain has blocks 1–${top}; the row was edited` };
+    }
+    const problem = readingRowProblem(row, genesis.grid);
+    if (problem) return { height: next, code: 'E_ROW_MISMATCH', message: `${problem} (not yet in a block)` };
+    const r = parseReading(row);
+    if (typeof r === 'string') return { height: next, code: 'E_ROW_MISMATCH', message: r };
+    const m = state.get<MeterEntry>(keys.meter(r.body.meter));
+    if (!m || !verifyP256(m.publicKey, Buffer.from(canonicalize(r.body)), safeSig(r.sig))) {
+      return { height: next, code: 'E_BAD_SIGNATURE', message: `readings row id ${row.id} (meter ${r.body.meter}, seq ${r.body.seq}, not yet in a block): the envelope's signature does not verify with ${m ? "the meter's enrolled key" : 'any enrolled meter'}; the row was edited` };
+    }
+  }
+  const authorities = new Map(genesis.authorities.map((a) => [a.keyId, a.publicKey]));
+  for (const row of store.creditRows()) {
+    const problem = creditRowProblem(row, genesis.grid, (tok) => {
+      const key = authorities.get(tok.body.issuer);
+      return key !== undefined && verifyP256(key, Buffer.from(canonicalize(tok.body)), safeSig(tok.sig));
+    });
+    if (problem) return { height: top, code: 'E_ROW_MISMATCH', message: problem };
+  }
+  return undefined;
+}
+
+function safeSig(s: string): Uint8Array {
+  try {
+    return fromBase64url(s);
+  } catch {
+    return new Uint8Array(0);
+  }
 }
 
 function hashJsonKeyId(publicKey: string): string {

@@ -64,7 +64,8 @@ export class MeteringStore {
     this.helloTtlMs = hellos.helloTtlMs ?? 60 * 60_000;
     this.now = hellos.now ?? Date.now;
     this.q = {
-      insertReading: db.prepare(`INSERT INTO readings (meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // Every figure (meter, seq, t, registers, power, relay, credit) is a generated column of the signed envelope.
+      insertReading: db.prepare(`INSERT INTO readings (envelope, received_at) VALUES (?, ?)`),
       insertGap: db.prepare(`INSERT INTO reading_gaps (meter, after_seq, next_seq, detected_at) VALUES (?, ?, ?, ?)`),
       positions: db.prepare(`SELECT meter, max(seq) AS seq, t, import_mwh AS importMWh, export_mwh AS exportMWh FROM readings GROUP BY meter`),
       last: db.prepare(`SELECT meter, seq, t, import_mwh AS importMWh, export_mwh AS exportMWh, power_w AS powerW, relay, credit_mwh AS creditMWh, envelope, received_at AS receivedAt, block_height AS blockHeight FROM readings WHERE meter = ? ORDER BY seq DESC LIMIT 1`),
@@ -80,7 +81,7 @@ export class MeteringStore {
         clock = coalesce(excluded.clock, meter_status.clock), last_seen = max(excluded.last_seen, meter_status.last_seen),
         since = CASE WHEN meter_status.state = excluded.state THEN meter_status.since ELSE excluded.since END`),
       statuses: db.prepare(`SELECT meter, state, relay, fw, clock, last_seen AS lastSeen, since FROM meter_status`),
-      insertCredit: db.prepare(`INSERT OR IGNORE INTO credits (nonce, meter, energy_mwh, valid_from, valid_until, ref, token, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertCredit: db.prepare(`INSERT OR IGNORE INTO credits (nonce, token, issued_at) VALUES (?, ?, ?)`),
       creditsValid: db.prepare(`SELECT token FROM credits WHERE meter = ? AND valid_until > ? ORDER BY valid_until`),
       creditsOf: db.prepare(`SELECT nonce, energy_mwh AS energyMWh, valid_from AS validFrom, valid_until AS validUntil, ref, issued_at AS issuedAt FROM credits WHERE meter = ? ORDER BY issued_at DESC LIMIT ?`),
       upsertHello: db.prepare(`INSERT INTO hellos (meter, public_key, fw, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT (meter) DO UPDATE SET fw = excluded.fw, last_seen = excluded.last_seen`),
@@ -101,7 +102,7 @@ export class MeteringStore {
   /** Store a batch of readings and the gaps found in it, atomically. */
   insertBatch(rows: StoredReading[], gaps: Gap[]): void {
     this.db.transaction(() => {
-      for (const r of rows) this.q.insertReading.run(r.meter, r.seq, r.t, r.importMWh, r.exportMWh, r.powerW, r.relay, r.creditMWh, r.envelope, r.receivedAt);
+      for (const r of rows) this.q.insertReading.run(r.envelope, r.receivedAt);
       for (const g of gaps) this.q.insertGap.run(g.meter, g.afterSeq, g.nextSeq, g.detectedAt);
     })();
   }
@@ -200,7 +201,8 @@ export class MeteringStore {
   }
 
   saveCredit(c: { nonce: string; meter: string; energyMWh: number; validFrom: number; validUntil: number; ref?: string; token: string; issuedAt: number }): boolean {
-    return this.q.insertCredit.run(c.nonce, c.meter, c.energyMWh, c.validFrom, c.validUntil, c.ref ?? null, c.token, c.issuedAt).changes === 1;
+    // The other columns are generated from the signed token.
+    return this.q.insertCredit.run(c.nonce, c.token, c.issuedAt).changes === 1;
   }
 
   validCredits(meter: string, now: number): string[] {

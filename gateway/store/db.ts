@@ -93,6 +93,53 @@ export const migrations: Migration[] = [
       CREATE TABLE hellos (meter TEXT PRIMARY KEY, public_key TEXT NOT NULL, fw TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
     `,
   },
+  {
+    version: 3,
+    why: 'every reading and credit figure is derived by SQLite from the signed envelope it came in (generated columns), so no figure can be edited apart from its signature (issue 13, finding 6)',
+    up: `
+      CREATE TABLE readings_v3 (
+        id INTEGER PRIMARY KEY,
+        envelope TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        block_height INTEGER,
+        meter TEXT NOT NULL GENERATED ALWAYS AS (json_extract(envelope, '$.body.meter')) STORED,
+        seq INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(envelope, '$.body.seq')) STORED,
+        t INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(envelope, '$.body.t')) STORED,
+        import_mwh INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(envelope, '$.body.importMWh')) STORED,
+        export_mwh INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(envelope, '$.body.exportMWh')) STORED,
+        power_w INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(envelope, '$.body.powerW')) STORED,
+        relay TEXT NOT NULL GENERATED ALWAYS AS (json_extract(envelope, '$.body.relay')) STORED,
+        credit_mwh INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(envelope, '$.body.creditMWh')) STORED,
+        UNIQUE (meter, seq)
+      );
+      INSERT INTO readings_v3 (id, envelope, received_at, block_height) SELECT id, envelope, received_at, block_height FROM readings ORDER BY id;
+      DROP TABLE readings;
+      ALTER TABLE readings_v3 RENAME TO readings;
+      CREATE INDEX readings_block ON readings (block_height);
+      CREATE INDEX readings_meter_t ON readings (meter, t);
+      CREATE TABLE credits_v3 (
+        nonce TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        meter TEXT NOT NULL GENERATED ALWAYS AS (json_extract(token, '$.body.meter')) STORED,
+        energy_mwh INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(token, '$.body.energyMWh')) STORED,
+        valid_from INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(token, '$.body.validFrom')) STORED,
+        valid_until INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(token, '$.body.validUntil')) STORED,
+        ref TEXT GENERATED ALWAYS AS (json_extract(token, '$.body.ref')) STORED
+      );
+      INSERT INTO credits_v3 (nonce, token, issued_at) SELECT nonce, token, issued_at FROM credits;
+      DROP TABLE credits;
+      ALTER TABLE credits_v3 RENAME TO credits;
+      CREATE INDEX credits_meter ON credits (meter, valid_until);
+    `,
+  },
+  {
+    version: 4,
+    why: 'a durable mempool: a transaction answered 202 is in SQLite before the answer, and is replayed at start (issue 13, finding 8)',
+    up: `
+      CREATE TABLE mempool (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, tx TEXT NOT NULL);
+    `,
+  },
 ];
 
 export function openDb(file: string, opts: { readonly?: boolean } = {}): DB {

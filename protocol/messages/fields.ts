@@ -41,8 +41,24 @@ export const signature = () => str({ max: 86, pattern: /^[A-Za-z0-9_-]{86}$/, fo
 export const timeMs = () => int(0, MAX_TIME_MS);
 /** A delivery period's start in UTC to the minute, e.g. "2026-03-21T13:00Z" (the paper's listing id: date and hour). */
 export const listingId = () => str({ max: 17, pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$/, format: 'listing id (delivery start, UTC, "YYYY-MM-DDTHH:MMZ")' });
-export const name = (max = 80) => str({ min: 1, max, pattern: /^[^\u0000-\u001f\u007f]*$/, format: `text of 1–${max} printable characters` });
-export const text = (max: number) => str({ max, pattern: /^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, format: `text of up to ${max} characters` });
+/**
+ * Characters that reorder or hide what a person reads (Unicode TR9 explicit
+ * directional formatting: U+061C, U+200E/F, U+202A–E, U+2066–9 — the "Trojan
+ * Source" characters, CVE-2021-42574) and the C1 controls. A memo or name that
+ * shows one text and signs another misleads whoever reads it on a dashboard.
+ */
+const BIDI_OR_C1 = /[\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const noBidi = (s: string, path: string) => {
+  const m = BIDI_OR_C1.exec(s);
+  if (m) {
+    const cp = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    fail(ProtocolCodes.BAD_FORMAT, `${path || 'text'} contains U+${cp} at position ${m.index}, a bidirectional or control character that can make the text read differently from what is signed; remove it`, path);
+  }
+};
+export const name = (max = 80) => str({ min: 1, max, pattern: /^[^\u0000-\u001f\u007f]*$/, format: `text of 1–${max} printable characters`, refine: noBidi });
+export const text = (max: number) => str({ max, pattern: /^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, format: `text of up to ${max} characters`, refine: noBidi });
+/** A memo on a transfer or mint: one line of printable text, no controls, no bidirectional overrides. */
+export const memo = (max: number) => str({ max, pattern: /^[^\u0000-\u001f\u007f]*$/, format: `one line of up to ${max} printable characters`, refine: noBidi });
 
 /** Energy of one offer, bid, token or purchase: 1 mWh … 1 MWh. */
 export const energyMWh = () => int(1, 1_000_000_000);

@@ -7,7 +7,7 @@
 import { array, bool, int, literal, object, oneOf, optional, tagged, type Infer, type ObjectOf } from '../schema.ts';
 import {
   amountMicroHec, email, energyMWh, gridId, keyId, listingId, MAX_SAFE, meterId, mintRecipient, name, nonce, priceMicroHecPerKWh, publicKey,
-  registerMWh, text, timeMs, txId,
+  memo, registerMWh, text, timeMs, txId,
 } from './fields.ts';
 
 /** Fields every transaction body has. */
@@ -52,14 +52,14 @@ const transfer = {
   type: literal('Transfer'), ...common,
   to: email(),
   amountMicroHec: amountMicroHec(),
-  memo: optional(text(140)),
+  memo: optional(memo(140)),
 };
 const mint = {
   type: literal('Mint'), ...common,
   /** A household, or "storage" to fund the community storage's purchases (docs/market.md §5). */
   to: mintRecipient(),
   amountMicroHec: amountMicroHec(),
-  memo: optional(text(140)),
+  memo: optional(memo(140)),
 };
 
 // Market — the paper's kWhListing lifecycle.

@@ -20,7 +20,7 @@ export interface BuiltChain {
 
 /** Insert signed readings as the metering pipeline would (uncommitted until the next block). */
 export function insertReadings(db: DB, grid: TestGrid, meter: KeyPair, fromSeq: number, n: number, t: number): void {
-  const ins = db.prepare(`INSERT INTO readings (meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const ins = db.prepare(`INSERT INTO readings (envelope, received_at) VALUES (?, ?)`);
   for (let i = 0; i < n; i++) {
     const seq = fromSeq + i;
     const body = {
@@ -28,7 +28,7 @@ export function insertReadings(db: DB, grid: TestGrid, meter: KeyPair, fromSeq: 
       powerW: 400, relay: 'open', creditMWh: 0, fw: 'test',
     };
     const env = signBody(body, meter.secretKey);
-    ins.run(meter.keyId, seq, body.t, body.importMWh, body.exportMWh, 400, 'open', 0, canonicalize(env), t);
+    ins.run(canonicalize(env), t);
   }
 }
 

@@ -53,7 +53,12 @@ export class MqttMeter {
     return new Promise((resolve, reject) => {
       client.once('connect', async () => {
         if (opts.subscribe !== false) {
-          await client.subscribeAsync(['ack', 'time', 'credit', 'enrolment'].map((l) => topics.meter(this.grid, this.id, l as 'ack')));
+          try {
+            await client.subscribeAsync(['ack', 'time', 'credit', 'enrolment'].map((l) => topics.meter(this.grid, this.id, l as 'ack')));
+          } catch (e) {
+            reject(e); // the connection closed before SUBACK
+            return;
+          }
         }
         resolve();
       });

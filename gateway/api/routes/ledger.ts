@@ -4,6 +4,7 @@ import { fail, MAX_TX_BYTES, signed, TxBody, canonicalize, parseJson, type Clock
 import type { Ledger, TxStatus } from '../../ledger/ledger.ts';
 import { keys, type MeterEntry, type ParticipantEntry } from '../../ledger/entities.ts';
 import type { Logger } from '../../log.ts';
+import { mayRead, readerOf, type AuthDeps } from '../auth.ts';
 
 const SignedTxSchema = signed(TxBody);
 
@@ -11,6 +12,7 @@ export interface LedgerRoutesDeps {
   ledger: Ledger;
   clock: Clock;
   log: Logger;
+  auth: AuthDeps;
 }
 
 /** Resolves when the transaction is committed or rejected, or after timeoutMs of clock time. */
@@ -43,7 +45,7 @@ function participantView(ledger: Ledger, p: ParticipantEntry) {
   };
 }
 
-export function ledgerRoutes(app: FastifyInstance, { ledger, clock, log }: LedgerRoutesDeps): void {
+export function ledgerRoutes(app: FastifyInstance, { ledger, clock, log, auth }: LedgerRoutesDeps): void {
   app.post('/api/tx', {
     schema: { querystring: { type: 'object', properties: { wait: { type: 'string', enum: ['commit'] }, timeoutMs: { type: 'integer', minimum: 0, maximum: 600_000 } }, additionalProperties: false } },
   }, async (req, reply) => {
@@ -113,10 +115,17 @@ export function ledgerRoutes(app: FastifyInstance, { ledger, clock, log }: Ledge
 
   app.get('/api/genesis', async () => ledger.genesis);
 
-  app.get('/api/participants', async () => ledger.state.entries<ParticipantEntry>('participant/').map(([, p]) => participantView(ledger, p)));
+  // Household-private (docs/api.md, "Who may read what"): the operator sees every household, a household itself.
+  app.get('/api/participants', async (req) => {
+    const r = await readerOf(req, auth);
+    return ledger.state.entries<ParticipantEntry>('participant/')
+      .filter(([, p]) => r.kind === 'operator' || p.email === r.email)
+      .map(([, p]) => participantView(ledger, p));
+  });
 
   app.get('/api/participants/:email', { schema: { params: { type: 'object', properties: { email: { type: 'string', maxLength: 254 } }, required: ['email'] } } }, async (req) => {
     const { email } = req.params as { email: string };
+    mayRead(await readerOf(req, auth), email.toLowerCase(), `participant ${email}`);
     const p = ledger.state.get<ParticipantEntry>(keys.participant(email.toLowerCase()));
     if (!p) fail('E_UNKNOWN_PARTICIPANT', `no participant is registered as ${email}`);
     return participantView(ledger, p);
@@ -129,13 +138,16 @@ export function ledgerRoutes(app: FastifyInstance, { ledger, clock, log }: Ledge
 
   app.get('/api/authorities', async () => ledger.genesis.authorities.map((a) => ({ ...a, nextNonce: ledger.nextNonce(a.keyId) })));
 
-  app.get('/api/health', async () => ({ ok: true, grid: ledger.genesis.grid, height: ledger.tip.height, pending: ledger.mempool.size }));
+  // t: the gateway's clock, which signed tokens' windows are checked against (an accelerated demo clock runs ahead of the wall).
+  app.get('/api/health', async () => ({ ok: true, grid: ledger.genesis.grid, height: ledger.tip.height, pending: ledger.mempool.size, t: clock.now() }));
 
   // Meter registry as recorded on the ledger (the broker adds live status).
   app.get('/api/ledger/meters/:id', { schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{32}$' } }, required: ['id'] } } }, async (req) => {
     const { id } = req.params as { id: string };
+    const r = await readerOf(req, auth);
     const m = ledger.state.get<MeterEntry>(keys.meter(id));
     if (!m) fail('E_UNKNOWN_METER', `meter ${id} is not enrolled`);
+    mayRead(r, m.participant, `meter ${id}`);
     return m;
   });
 }

@@ -8,17 +8,19 @@ import type { FastifyInstance } from 'fastify';
 import { fail, type Clock } from '../../../protocol/index.ts';
 import { keys, type ListingEntry } from '../../ledger/entities.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
+import { mayRead, readerOf, type AuthDeps } from '../auth.ts';
 import { currentListing, history, listingDetail, listingSummary, ordersOf, storageView } from '../../market/views.ts';
 
 export interface MarketRoutesDeps {
   ledger: Ledger;
   clock: Clock;
+  auth: AuthDeps;
 }
 
 const LISTING_ID = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}Z$';
 const EMAIL = { type: 'string', minLength: 3, maxLength: 254 } as const;
 
-export function marketRoutes(app: FastifyInstance, { ledger, clock }: MarketRoutesDeps): void {
+export function marketRoutes(app: FastifyInstance, { ledger, clock, auth }: MarketRoutesDeps): void {
   // ?view=summary: the listing's figures without its book and trades — what a dashboard
   // polling every second wants on a grid with thousands of offers.
   const view = { querystring: { type: 'object', properties: { view: { type: 'string', enum: ['full', 'summary'] } }, additionalProperties: false } } as const;
@@ -41,12 +43,20 @@ export function marketRoutes(app: FastifyInstance, { ledger, clock }: MarketRout
     schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 }, participant: EMAIL }, additionalProperties: false } },
   }, async (req) => {
     const q = req.query as { limit?: number; participant?: string };
+    // The listings are public market data; one household's part in them is its own.
+    if (q.participant) mayRead(await readerOf(req, auth), q.participant.toLowerCase(), `the market history of ${q.participant}`);
     return history(ledger.state, clock.now(), { limit: q.limit ?? 24, participant: q.participant?.toLowerCase() });
   });
 
   app.get('/api/market/orders', {
     schema: { querystring: { type: 'object', properties: { participant: EMAIL }, additionalProperties: false } },
-  }, async (req) => ordersOf(ledger.state, (req.query as { participant?: string }).participant?.toLowerCase(), clock.now()));
+  }, async (req) => {
+    // Standing orders are a household's own: the operator sees every one, a household its own.
+    const r = await readerOf(req, auth);
+    const asked = (req.query as { participant?: string }).participant?.toLowerCase();
+    if (asked) mayRead(r, asked, `the standing orders of ${asked}`);
+    return ordersOf(ledger.state, asked ?? (r.kind === 'household' ? r.email : undefined), clock.now());
+  });
 
   app.get('/api/storage', async () => ({ ...storageView(ledger.state, ledger.genesis), t: clock.now() }));
 }

@@ -1,17 +1,19 @@
 /** Meters over HTTP: enrolment (ledger), live status and readings (metering), and /metrics. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fail, parseJson } from '../../../protocol/index.ts';
 import { keys, type MeterEntry } from '../../ledger/entities.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { Availability } from '../../metering/status.ts';
 import type { MeteringStore } from '../../metering/store.ts';
+import { mayRead, readerOf, type AuthDeps } from '../auth.ts';
 
 export interface MeterRoutesDeps {
   ledger: Ledger;
   store: MeteringStore;
   availability: Availability;
   metrics: Metrics;
+  auth: AuthDeps;
 }
 
 const idParam = { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{32}$' } }, required: ['id'] } as const;
@@ -27,7 +29,19 @@ export function meterRoutes(app: FastifyInstance, d: MeterRoutesDeps): void {
     };
   };
 
-  app.get('/api/meters', async () => d.ledger.state.entries<MeterEntry>('meter/').map(([, m]) => view(m)));
+  // A meter's enrolment, status and readings are its household's (docs/api.md, "Who may read what").
+  const owned = async (req: FastifyRequest, id: string): Promise<MeterEntry> => {
+    const r = await readerOf(req, d.auth);
+    const m = d.ledger.state.get<MeterEntry>(keys.meter(id));
+    if (!m) fail('E_UNKNOWN_METER', `meter ${id} is not enrolled`);
+    mayRead(r, m.participant, `meter ${id}`);
+    return m;
+  };
+
+  app.get('/api/meters', async (req) => {
+    const r = await readerOf(req, d.auth);
+    return d.ledger.state.entries<MeterEntry>('meter/').filter(([, m]) => r.kind === 'operator' || m.participant === r.email).map(([, m]) => view(m));
+  });
 
   app.get('/api/meters/pending', async () => {
     const enrolled = (id: string) => d.ledger.state.get(keys.meter(id)) !== undefined;
@@ -36,8 +50,7 @@ export function meterRoutes(app: FastifyInstance, d: MeterRoutesDeps): void {
 
   app.get('/api/meters/:id', { schema: { params: idParam } }, async (req) => {
     const { id } = req.params as { id: string };
-    const m = d.ledger.state.get<MeterEntry>(keys.meter(id));
-    if (!m) fail('E_UNKNOWN_METER', `meter ${id} is not enrolled`);
+    const m = await owned(req, id);
     return { ...view(m), readings: d.store.readingCount(id), gaps: d.store.gaps(id), credits: d.store.creditsOf(id, 20) };
   });
 
@@ -49,7 +62,7 @@ export function meterRoutes(app: FastifyInstance, d: MeterRoutesDeps): void {
   }, async (req) => {
     const { id } = req.params as { id: string };
     const q = req.query as { from?: number; to?: number; limit?: number; signed?: boolean };
-    if (!d.ledger.state.get(keys.meter(id))) fail('E_UNKNOWN_METER', `meter ${id} is not enrolled`);
+    await owned(req, id);
     const rows = d.store.readings(id, q.from ?? 0, q.to ?? Number.MAX_SAFE_INTEGER, q.limit ?? 1000);
     return rows.map(({ envelope, ...r }) => (q.signed ? { ...r, signed: parseJson(envelope) } : r));
   });
@@ -59,6 +72,7 @@ export function meterRoutes(app: FastifyInstance, d: MeterRoutesDeps): void {
   }, async (req) => {
     const { id } = req.params as { id: string };
     const q = req.query as { from: number; to: number };
+    await owned(req, id);
     if (q.to <= q.from) fail('E_OUT_OF_RANGE', '"to" must be after "from"');
     return { meter: id, from: q.from, to: q.to, ...d.store.energyBetween(id, q.from, q.to) };
   });

@@ -20,7 +20,7 @@ test.after.always(() => gw.stop());
 interface Snapshot { height: number; root: string; balances: string }
 async function snapshot(): Promise<Snapshot> {
   const head = await http<{ height: number; header?: { stateRoot: string } }>(gw.httpUrl + '/api/chain/head');
-  const parts = await http<unknown[]>(gw.httpUrl + '/api/participants');
+  const parts = await http<unknown[]>(gw.httpUrl + '/api/participants', 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
   return { height: head.body.height, root: gw.ledger.state.root(), balances: JSON.stringify(parts.body) };
 }
 
@@ -34,9 +34,9 @@ test.serial('a signed transfer commits, and its status, block and balances say s
   t.deepEqual(s.body.tx, tx);
   const b = await http<{ txs: SignedTx[] }>(gw.httpUrl + `/api/chain/blocks/${r.body.height}`);
   t.true(b.body.txs.some((x) => canonicalize(x) === canonicalize(tx)));
-  const z = await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`);
+  const z = await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
   t.is(z.body.balanceMicroHec, 103_000_000);
-  const a = await http<{ balanceMicroHec: number; nextNonce: number }>(gw.httpUrl + `/api/participants/${asad.email}`);
+  const a = await http<{ balanceMicroHec: number; nextNonce: number }>(gw.httpUrl + `/api/participants/${asad.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
   t.is(a.body.balanceMicroHec, 47_000_000);
   t.is(a.body.nextNonce, 2);
 });
@@ -110,13 +110,13 @@ test.serial('a batch (POST /api/txs) admits each transaction on its own, in orde
   const good2 = grid.tx(asad, { type: 'Transfer', to: zarak.email, amountMicroHec: 2_000 });
   const overdraft = grid.tx(zarak, { type: 'Transfer', to: asad.email, amountMicroHec: 999_000_000 });
   zarak.nonce--;
-  const before = (await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`)).body.balanceMicroHec;
+  const before = (await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.balanceMicroHec;
   const r = await http<{ accepted: number; rejected: number; results: Array<{ id?: string; status: string; code?: string }> }>(gw.httpUrl + '/api/txs', 'POST', [good1, overdraft, good2]);
   t.is(r.status, 200);
   t.deepEqual(r.body.results.map((x) => x.status === 'rejected' ? x.code : x.status), ['pending', 'E_INSUFFICIENT_BALANCE', 'pending']);
   t.deepEqual([r.body.accepted, r.body.rejected], [2, 1]);
   for (let i = 0; i < 50 && (await http<{ status: string }>(gw.httpUrl + `/api/tx/${r.body.results[2].id}`)).body.status !== 'committed'; i++) await new Promise((res) => setTimeout(res, 50));
-  const after = (await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`)).body.balanceMicroHec;
+  const after = (await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.balanceMicroHec;
   t.is(after - before, 3_000, 'both good transfers, in nonce order, and nothing of the refused one');
   const notArray = await http<{ code: string }>(gw.httpUrl + '/api/txs', 'POST', { body: {} });
   t.deepEqual([notArray.status, notArray.body.code], [400, 'E_WRONG_TYPE']);
@@ -131,7 +131,7 @@ test.serial('operator calls need the operator secret', async (t) => {
   t.deepEqual([wrong.status, wrong.body.code], [403, 'E_NOT_AUTHORIZED']);
   const ok = await http<{ status: string }>(gw.httpUrl + '/api/authority/tx?wait=commit', 'POST', fields, { authorization: `Bearer ${grid.operatorSecret}` });
   t.is(ok.body.status, 'committed');
-  const p = await http<{ role: string }>(gw.httpUrl + '/api/participants/bilal@example.org');
+  const p = await http<{ role: string }>(gw.httpUrl + '/api/participants/bilal@example.org', 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
   t.is(p.body.role, 'consumer');
   const dup = await http<{ code: string }>(gw.httpUrl + '/api/authority/tx', 'POST', fields, { authorization: `Bearer ${grid.operatorSecret}` });
   t.deepEqual([dup.status, dup.body.code], [409, 'E_PARTICIPANT_EXISTS']);
@@ -148,16 +148,16 @@ test.serial('an operator batch (POST /api/authority/txs) checks and signs each o
   t.deepEqual(r.body.results.map((x) => x.status === 'rejected' ? x.code : x.status), ['pending', 'E_PARTICIPANT_EXISTS', 'E_UNKNOWN_TYPE', 'E_BAD_FORMAT', 'pending']);
   t.deepEqual([r.body.accepted, r.body.rejected], [2, 3]);
   for (let i = 0; i < 50 && (await http<{ status: string }>(gw.httpUrl + `/api/tx/${r.body.results[4].id}`)).body.status !== 'committed'; i++) await new Promise((res) => setTimeout(res, 50));
-  t.is((await http(gw.httpUrl + '/api/participants/dana@example.org')).status, 200);
-  t.is((await http(gw.httpUrl + '/api/participants/farah@example.org')).status, 200);
-  t.is((await http(gw.httpUrl + '/api/participants/esha@example.org')).status, 404, 'the refused one changed nothing');
+  t.is((await http(gw.httpUrl + '/api/participants/dana@example.org', 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).status, 200);
+  t.is((await http(gw.httpUrl + '/api/participants/farah@example.org', 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).status, 200);
+  t.is((await http(gw.httpUrl + '/api/participants/esha@example.org', 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).status, 404, 'the refused one changed nothing');
   const notArray = await http<{ code: string }>(gw.httpUrl + '/api/authority/txs', 'POST', reg('Gul', 85), auth);
   t.deepEqual([notArray.status, notArray.body.code], [400, 'E_WRONG_TYPE']);
 });
 
 test.serial('unknown resources are 404 with a code', async (t) => {
   t.is((await http<{ code: string }>(gw.httpUrl + `/api/tx/${'a'.repeat(64)}`)).body.code, 'E_NOT_FOUND');
-  t.is((await http<{ code: string }>(gw.httpUrl + '/api/participants/ghost@example.org')).body.code, 'E_UNKNOWN_PARTICIPANT');
+  t.is((await http<{ code: string }>(gw.httpUrl + '/api/participants/ghost@example.org', 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.code, 'E_UNKNOWN_PARTICIPANT');
   t.is((await http<{ code: string }>(gw.httpUrl + '/api/chain/blocks/999999')).body.code, 'E_NOT_FOUND');
   const bad = await http<{ code: string }>(gw.httpUrl + '/api/chain/blocks/minus-one');
   t.deepEqual([bad.status, bad.body.code], [400, 'E_BAD_REQUEST']);

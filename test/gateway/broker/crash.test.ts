@@ -44,7 +44,7 @@ test('SIGKILL while readings stream in loses no acknowledged reading, and the ch
   gw = await startChildGateway(grid.dir, ['--mqtt-port', '0', '--mqtt-tls-port', 'off', '--mqtt-ws-port', 'off']);
   try {
     for (const [i, m] of meters.entries()) {
-      const rows = await http<Array<{ seq: number }>>(gw.url + `/api/meters/${m.id}/readings?limit=10000`);
+      const rows = await http<Array<{ seq: number }>>(gw.url + `/api/meters/${m.id}/readings?limit=10000`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
       const seqs = new Set(rows.body.map((r) => r.seq));
       for (let s = 1; s <= acked[i]; s++) t.true(seqs.has(s), `meter ${i} reading ${s} was acknowledged before the crash`);
       // and after reconnecting, the meter learns where to resume

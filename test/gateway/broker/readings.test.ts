@@ -71,7 +71,7 @@ test.serial('signed readings are stored, acknowledged only once durable, and com
   const rows = gw.metering.readings(m.id, 0, Number.MAX_SAFE_INTEGER);
   t.deepEqual(rows.map((r) => r.seq), [1, 2, 3, 4, 5]);
   await m.waitFor(() => gw.metering.lastReading(m.id)!.blockHeight !== null, 'readings in a block');
-  const api = await http<{ lastReading: { seq: number; importMWh: number; blockHeight: number }; status: { state: string } }>(gw.httpUrl + `/api/meters/${m.id}`);
+  const api = await http<{ lastReading: { seq: number; importMWh: number; blockHeight: number }; status: { state: string } }>(gw.httpUrl + `/api/meters/${m.id}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
   t.is(api.body.lastReading.seq, 5);
   t.is(api.body.lastReading.importMWh, 500);
   t.is(api.body.status.state, 'online');
@@ -283,7 +283,7 @@ test.serial('a meter that vanishes is marked offline by its last will', async (t
   await m.waitFor(() => gw.availability.get(m.id)?.fw === 'test-meter 1', 'status recorded');
   (m.client as unknown as { stream: { destroy(): void } }).stream.destroy(); // no DISCONNECT: the will fires
   await m.waitFor(() => gw.availability.get(m.id)?.state === 'offline', 'offline');
-  const api = await http<{ status: { state: string; fw: string } }>(gw.httpUrl + `/api/meters/${m.id}`);
+  const api = await http<{ status: { state: string; fw: string } }>(gw.httpUrl + `/api/meters/${m.id}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
   t.deepEqual([api.body.status.state, api.body.status.fw], ['offline', 'test-meter 1']);
 });
 
@@ -303,7 +303,7 @@ test.serial('credit tokens are signed by the authority, recorded, sent, and sent
   await m.waitFor(() => m.received.some((r) => r.topic.endsWith('/credit')), 'credit token again');
   const again = parseJson(m.received.find((r) => r.topic.endsWith('/credit'))!.payload) as { body: { nonce: string } };
   t.is(again.body.nonce, token.body.nonce, 'the same token (same nonce), so the meter counts it once');
-  const api = await http<{ credits: Array<{ energyMWh: number }> }>(gw.httpUrl + `/api/meters/${m.id}`);
+  const api = await http<{ credits: Array<{ energyMWh: number }> }>(gw.httpUrl + `/api/meters/${m.id}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
   t.is(api.body.credits[0].energyMWh, 317);
   await m.close();
 });

@@ -72,7 +72,7 @@ test('SIGKILL during a stream of transactions loses nothing that was reported co
     t.is(committed.size, 0, 'every reported-committed transaction is in a stored block');
     t.true(transfers > 0);
     for (const [email, balance] of expected) {
-      const p = await http<{ balanceMicroHec: number }>(gw.url + `/api/participants/${email}`);
+      const p = await http<{ balanceMicroHec: number }>(gw.url + `/api/participants/${email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
       t.is(p.body.balanceMicroHec, balance, email);
     }
   } finally {

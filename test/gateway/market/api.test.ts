@@ -72,7 +72,7 @@ test.serial('the read API: current listing with its book (or its summary), a lis
   const closed = await http<{ state: string; trades: unknown[]; bidsPosted: Array<{ escrowMicroHec: number }> }>(gw.httpUrl + `/api/market/listings/${CLOSED}`);
   t.like(closed.body, { state: 'AUCTION_CLOSED', trades: [] });
   t.is(closed.body.bidsPosted[0].escrowMicroHec, 0, 'nobody sold: the bid\'s escrow came back at close');
-  const hist = await http<Array<{ id: string; mine?: { offers: unknown[] } }>>(gw.httpUrl + `/api/market/history?participant=${asad.email}`);
+  const hist = await http<Array<{ id: string; mine?: { offers: unknown[] } }>>(gw.httpUrl + `/api/market/history?participant=${asad.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
   t.deepEqual(hist.body.map((l) => l.id), [CLOSED], 'Asad took part in one listing');
   const all = await http<Array<{ id: string }>>(gw.httpUrl + '/api/market/history');
   t.deepEqual(all.body.map((l) => l.id), [CLOSED, OPEN], 'newest first');
@@ -85,7 +85,7 @@ test.serial('the read API: current listing with its book (or its summary), a lis
 interface Snapshot { height: number; root: string; people: string }
 async function snapshot(): Promise<Snapshot> {
   const head = await http<{ height: number }>(gw.httpUrl + '/api/chain/head');
-  const people = await http<unknown[]>(gw.httpUrl + '/api/participants');
+  const people = await http<unknown[]>(gw.httpUrl + '/api/participants', 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
   return { height: head.body.height, root: gw.ledger.state.root(), people: JSON.stringify(people.body) };
 }
 

@@ -43,7 +43,7 @@ test('helios market: offer, bid, status, cancel, history and a direct purchase, 
     t.regex(offer.stdout, new RegExp(`Offered 0.000466 kWh on ${listing} at no less than 9463.722398 HEC/kWh: transaction [0-9a-f]{64} is in block \\d+`));
     const bid = await helios('bid', '--meter', meters.Asad, '--kwh', '0.000317', '--price', '9463.722398', '--wallet', wallets.Asad);
     const bidId = /transaction ([0-9a-f]{64})/.exec(bid.stdout)![1];
-    t.is((await http<{ escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`)).body.escrowMicroHec, 3_000_001, 'ceil(317 mWh × price) in escrow');
+    t.is((await http<{ escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.escrowMicroHec, 3_000_001, 'ceil(317 mWh × price) in escrow');
 
     const status = await helios('status');
     t.regex(status.stdout, new RegExp(`Listing ${listing}  ACCEPT_OFFERS`));
@@ -52,9 +52,9 @@ test('helios market: offer, bid, status, cancel, history and a direct purchase, 
 
     const cancel = await helios('cancel', '--offer', bidId, '--wallet', wallets.Asad);
     t.regex(cancel.stdout, /Withdrew/);
-    t.is((await http<{ escrowMicroHec: number; balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`)).body.escrowMicroHec, 0);
+    t.is((await http<{ escrowMicroHec: number; balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.escrowMicroHec, 0);
 
-    const history = await helios('history', '--email', asad.email);
+    const history = await helios('history', '--email', asad.email, '--wallet', wallets.Asad);
     t.regex(history.stdout, new RegExp(`${listing}\\s+ACCEPT_OFFERS`));
 
     // A consumer cannot offer energy: the refusal says so, with its code, and the exit status is 1.
@@ -65,8 +65,8 @@ test('helios market: offer, bid, status, cancel, history and a direct purchase, 
     // The paper's demo from the command line: 3 HEC for one unit, both balances move by exactly 3 HEC.
     const direct = await helios('direct', '--seller', zarak.email, '--meter', meters.Asad, '--kwh', '0.000317', '--amount', '3', '--wallet', wallets.Asad);
     t.regex(direct.stdout, /Paid zarak@example.org 3 HEC for 0.000317 kWh over 60 s/);
-    t.is((await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`)).body.balanceMicroHec, 47_000_000);
-    t.is((await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`)).body.balanceMicroHec, 103_000_000);
+    t.is((await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.balanceMicroHec, 47_000_000);
+    t.is((await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.balanceMicroHec, 103_000_000);
     t.true(gw.metering.creditsOf(meters.Asad).some((c) => c.energyMWh === 317 && c.validUntil - c.validFrom === 60_000), 'a credit token for the minute');
   } finally {
     await gw.stop();

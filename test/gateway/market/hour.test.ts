@@ -109,7 +109,7 @@ test('an hour: broadcast, offers, close, credit tokens, metered delivery with on
     await send(dana, { type: 'BuyOffer', listing: L, meter: mD, energyMWh: KWH, bidPriceMicroHecPerKWh: 250_000 });
     const current = await http<{ id: string; state: string; offers: number; bids: number }>(gw.httpUrl + '/api/market/listings/current');
     t.like(current.body, { id: L, state: 'ACCEPT_OFFERS', offers: 2, bids: 2 });
-    t.is((await http<{ escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${dana.email}`)).body.escrowMicroHec, 250_000);
+    t.is((await http<{ escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${dana.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.escrowMicroHec, 250_000);
 
     // Node-RED's close, before delivery starts.
     await operator.publishAsync(topics.operator(G, 'close'), JSON.stringify({ listing: L }));
@@ -138,7 +138,7 @@ test('an hour: broadcast, offers, close, credit tokens, metered delivery with on
     const s = detail.settlement;
     // The metered figures are what the gateway's readings say for 13:00–14:00 (any client can ask).
     for (const row of s.metered) {
-      const e = await http<{ importMWh: number; exportMWh: number }>(gw.httpUrl + `/api/meters/${row.meter}/energy?from=${S}&to=${E}`);
+      const e = await http<{ importMWh: number; exportMWh: number }>(gw.httpUrl + `/api/meters/${row.meter}/energy?from=${S}&to=${E}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
       t.deepEqual([row.importMWh, row.exportMWh], [e.body.importMWh, e.body.exportMWh], `meter ${row.meter}`);
     }
     const exported = (m: string) => s.metered.find((r) => r.meter === m)!.exportMWh;
@@ -157,7 +157,7 @@ test('an hour: broadcast, offers, close, credit tokens, metered delivery with on
     const credit = paymentMicroHec(xB - KWH, 80_000);
     t.like(s.sellers.find((x) => x.meter === mB), { surplusMWh: xB - KWH, storedMWh: xB - KWH, storageCreditMicroHec: credit });
 
-    const balance = async (email: string) => (await http<{ balanceMicroHec: number; escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${email}`)).body;
+    const balance = async (email: string) => (await http<{ balanceMicroHec: number; escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body;
     t.like(await balance(bilal.email), { balanceMicroHec: 10 * HEC + 300_000 + credit, escrowMicroHec: 0 });
     t.is((await balance(zarak.email)).balanceMicroHec, 10 * HEC + paidZ);
     t.is((await balance(asad.email)).balanceMicroHec, 10 * HEC - 300_000);

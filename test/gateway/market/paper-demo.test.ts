@@ -92,8 +92,8 @@ test('Asad pays Zarak 3 tokens for one unit; his relay closes for that minute an
     t.true(imported > 0 && imported <= UNIT_MWH, `imported ${imported} mWh under the credit: something, and never more than the unit`);
 
     // Both balances moved by exactly 3 tokens.
-    const z = await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`);
-    const a = await http<{ balanceMicroHec: number; escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`);
+    const z = await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
+    const a = await http<{ balanceMicroHec: number; escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
     t.is(z.body.balanceMicroHec, 100_000_000 + THREE_HEC);
     t.is(a.body.balanceMicroHec, 50_000_000 - THREE_HEC);
     t.is(a.body.escrowMicroHec, 0);

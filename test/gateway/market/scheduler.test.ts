@@ -147,7 +147,7 @@ test('fallback broadcasts, standing orders, settle on covering readings or the t
     t.is(gw.ledger.state.get(`deposit/${LA}/${meters.bilal.id}`), undefined);
     await advanceTo(at(14, 15, 30));
     t.like(gw.ledger.state.get(`deposit/${LA}/${meters.bilal.id}`), { energyMWh: 200_000, amountMicroHec: 16_000 });
-    t.is((await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${bilal.email}`)).body.balanceMicroHec, 10 * HEC + 16_000);
+    t.is((await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${bilal.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.balanceMicroHec, 10 * HEC + 16_000);
     // …as Zarak's 0.7 kWh of 11:00–12:00 went in at 12:15 (he offered nothing for that period); his LA surplus was none.
     t.like(gw.ledger.state.get(`deposit/${listingIdOf(at(11))}/${meters.zarak.id}`), { energyMWh: 700_000, amountMicroHec: 56_000 });
     t.is(s.storage.depositedMWh, 0);
@@ -163,8 +163,8 @@ test('fallback broadcasts, standing orders, settle on covering readings or the t
     // half at close (pay-as-clear priced the trade at 0.10 against his 0.20 bid), the rest now.
     const sb = gw.ledger.state.get<SettlementEntry>(`settlement/${LB}`)!;
     t.like(sb.totals, { deliveredMWh: 0, paidToSellersMicroHec: 0, escrowMicroHec: 10_000, refundedMicroHec: 10_000 });
-    t.is((await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`)).body.balanceMicroHec, 10 * HEC - paidLA);
-    t.is((await http<{ escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`)).body.escrowMicroHec, 0);
+    t.is((await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.balanceMicroHec, 10 * HEC - paidLA);
+    t.is((await http<{ escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.escrowMicroHec, 0);
 
     const tokens = tokenTotals(gw.ledger.state);
     t.is(tokens.heldMicroHec, tokens.mintedMicroHec);

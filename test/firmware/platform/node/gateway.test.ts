@@ -74,7 +74,7 @@ test('a node-platform meter is enrolled, its readings are stored and acknowledge
     const last = all[all.length - 1];
     t.is(last.relay, 'open');
     t.true(last.importMWh >= 317 && last.importMWh <= 340, `metered import ${last.importMWh} mWh ≈ the 317 mWh credited`);
-    const api = await http<{ credits: Array<{ energyMWh: number; ref: string }> }>(gw.httpUrl + `/api/meters/${id}`);
+    const api = await http<{ credits: Array<{ energyMWh: number; ref: string }> }>(gw.httpUrl + `/api/meters/${id}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` });
     t.deepEqual(api.body.credits.map((c) => [c.energyMWh, c.ref]), [[317, 'e2e-credit']]);
   } finally {
     node.stop();
