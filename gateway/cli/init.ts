@@ -14,7 +14,9 @@ Usage: helios init [options]
   --block-period MS          Aura slot length (default 5000)
   --market-period MS         delivery period length (default 3600000, one hour)
   --clearing MECH            seed | pay-as-bid | pay-as-clear (default pay-as-clear)
-  --price-cap HEC            highest price per kWh any offer may name (default 100)
+  --price-cap HEC            highest price per kWh any offer, bid or direct purchase may name
+                             (default 1: four times the storage's sell price; fixed for the
+                             grid's life). The paper's demo, 3 HEC for 317 mWh, needs 10000.
   --storage-capacity KWH     community storage capacity (default 100)
   --storage-buy-price HEC    paid per kWh exported into storage (default 0.08)
   --storage-sell-price HEC   charged per kWh drawn from storage (default 0.25)
@@ -55,7 +57,7 @@ export function run(argv: string[]): Promise<number> {
       'block-period': { type: 'string', default: '5000' },
       'market-period': { type: 'string', default: '3600000' },
       clearing: { type: 'string', default: 'pay-as-clear' },
-      'price-cap': { type: 'string', default: '100' },
+      'price-cap': { type: 'string', default: '1' },
       'storage-capacity': { type: 'string', default: '100' },
       'storage-buy-price': { type: 'string', default: '0.08' },
       'storage-sell-price': { type: 'string', default: '0.25' },
@@ -76,6 +78,9 @@ export function run(argv: string[]): Promise<number> {
     };
     const hec = (name: string, s: string) => {
       try { return parseHec(s); } catch (e) { throw new UsageError(`--${name}: ${(e as Error).message}`); }
+    };
+    const kwh = (name: string, s: string) => {
+      try { return parseKWh(s); } catch (e) { throw new UsageError(`--${name}: ${(e as Error).message}`); }
     };
     if (!(CLEARING_MECHANISMS as readonly string[]).includes(v.clearing!)) {
       throw new UsageError(`--clearing must be one of ${CLEARING_MECHANISMS.join(', ')}`);
@@ -100,7 +105,7 @@ export function run(argv: string[]): Promise<number> {
       clearing: v.clearing as ClearingMechanism,
       priceCapMicroHecPerKWh: hec('price-cap', v['price-cap']!),
       storage: {
-        capacityMWh: parseKWh(v['storage-capacity']!),
+        capacityMWh: kwh('storage-capacity', v['storage-capacity']!),
         buyPriceMicroHecPerKWh: hec('storage-buy-price', v['storage-buy-price']!),
         sellPriceMicroHecPerKWh: hec('storage-sell-price', v['storage-sell-price']!),
       },

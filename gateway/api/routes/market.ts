@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { fail, type Clock } from '../../../protocol/index.ts';
 import { keys, type ListingEntry } from '../../ledger/entities.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { currentListing, history, listingDetail, listingSummary, ordersOf, storageView } from '../../market/views.ts';
+import { currentListing, history, listingDetail, listingSummary, ordersOf, purchases, storageView } from '../../market/views.ts';
 
 export interface MarketRoutesDeps {
   ledger: Ledger;
@@ -42,6 +42,14 @@ export function marketRoutes(app: FastifyInstance, { ledger, clock }: MarketRout
   }, async (req) => {
     const q = req.query as { limit?: number; participant?: string };
     return history(ledger.state, clock.now(), { limit: q.limit ?? 24, participant: q.participant?.toLowerCase() });
+  });
+
+  // Direct and storage purchases: bilateral or from the storage, outside any listing.
+  app.get('/api/market/purchases', {
+    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 }, participant: EMAIL }, additionalProperties: false } },
+  }, async (req) => {
+    const q = req.query as { limit?: number; participant?: string };
+    return purchases(ledger.store, ledger.state, ledger.genesis, { limit: q.limit ?? 24, participant: q.participant?.toLowerCase() });
   });
 
   app.get('/api/market/orders', {
