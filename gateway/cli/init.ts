@@ -28,6 +28,9 @@ Usage: helios init [options]
                              accelerated clock that starts in the past needs a genesis before it.
   --http-port N, --mqtt-port N, --mqtt-tls-port N, --mqtt-ws-port N
                              ports written to gateway.json (defaults 8080, 1883, 8883, 8083; "off" disables)
+  --free-ports               every port 0: the gateway picks free ones each time it starts (a second
+                             grid or a walkthrough on a machine where the defaults are taken; the CLI
+                             and "helios meter run" find them in DIR/run/gateway.json)
   --insecure-demo-key        store the authority key UNENCRYPTED (demos only)
 
 The authority key is encrypted with a passphrase from HELIOS_PASSPHRASE, or asked
@@ -71,7 +74,9 @@ export function run(argv: string[]): Promise<number> {
       'mqtt-tls-port': { type: 'string' },
       'mqtt-ws-port': { type: 'string' },
       'insecure-demo-key': { type: 'boolean', default: false },
+      'free-ports': { type: 'boolean', default: false },
     });
+    if (v['free-ports']) for (const k of ['http-port', 'mqtt-port', 'mqtt-tls-port', 'mqtt-ws-port'] as const) v[k] ??= '0';
     const int = (name: string, s: string) => {
       if (!/^\d+$/.test(s)) throw new UsageError(`--${name} must be a whole number of milliseconds, got ${s}`);
       return Number(s);
