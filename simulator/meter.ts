@@ -110,6 +110,8 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 function options(argv: string[]) {
+  const neg = argv.findIndex((a, i) => argv[i - 1] === '--power' && /^-\d/.test(a));
+  if (neg > 0) throw new Usage(`--power is the household's load, drawn from the grid; for a PV surplus fed into it say --export ${argv[neg].slice(1)}`);
   try {
     return parseArgs({
       args: argv, strict: true, options: {

@@ -38,6 +38,30 @@ for on the terminal. The operator secret (for Node-RED and operator CLI commands
 is printed once and written to DIR/operator.secret (mode 0600).
 `;
 
+/** Genesis fields a refusal may name, and the flag that sets each. */
+const FLAGS: Record<string, string> = {
+  'genesis.blockPeriodMs': '--block-period',
+  'genesis.marketPeriodMs': '--market-period',
+  'genesis.priceCapMicroHecPerKWh': '--price-cap',
+  'genesis.storage.capacityMWh': '--storage-capacity',
+  'genesis.storage.buyPriceMicroHecPerKWh': '--storage-buy-price',
+  'genesis.storage.sellPriceMicroHecPerKWh': '--storage-sell-price',
+  'genesis.maxMintMicroHec': '--max-mint',
+  'genesis.grid': '--grid',
+  'genesis.name': '--name',
+  'genesis.t': '--genesis-time',
+};
+
+/** A genesis the schema refuses is reported by the flag that made it (the units follow in guard()). */
+function withFlagNames<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof Error) e.message = e.message.replace(/genesis\.[A-Za-z.]+/g, (f) => FLAGS[f] ?? f);
+    throw e;
+  }
+}
+
 function genesisTime(s: string | undefined): number {
   if (s === undefined) return Date.now();
   const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
@@ -99,20 +123,31 @@ export function run(argv: string[]): Promise<number> {
         if (p.allocationHec) allocations.push({ to: p.email.toLowerCase(), amountMicroHec: hec('participants allocationHec', String(p.allocationHec)) });
       }
     }
+    const priceCap = hec('price-cap', v['price-cap']!);
+    if (priceCap <= 0) throw new UsageError('--price-cap must be more than 0 HEC/kWh: at 0 no offer could ask anything for its energy');
+    const storageBuy = hec('storage-buy-price', v['storage-buy-price']!);
+    const storageSell = hec('storage-sell-price', v['storage-sell-price']!);
+    if (storageBuy > storageSell) {
+      throw new UsageError(`--storage-buy-price (${v['storage-buy-price']} HEC/kWh) is above --storage-sell-price (${v['storage-sell-price']} HEC/kWh): anyone could buy stored energy and be paid more for exporting it again. Lower the buy price or raise the sell price`);
+    }
+    const marketPeriodMs = int('market-period', v['market-period']!);
+    if (marketPeriodMs % 60_000 !== 0) {
+      throw new UsageError(`--market-period must be a whole number of minutes in ms (e.g. 3600000 for an hour, 900000 for 15 minutes), got ${marketPeriodMs}: listings are named by their start minute`);
+    }
     const insecure = v['insecure-demo-key']!;
     const pass = insecure ? undefined : await passphrase('HELIOS_PASSPHRASE', 'Passphrase for the authority key: ', true);
-    const r = initGrid({
+    const r = withFlagNames(() => initGrid({
       dataDir: v.data!,
       grid: v.grid!,
       name: v.name!,
       blockPeriodMs: int('block-period', v['block-period']!),
-      marketPeriodMs: int('market-period', v['market-period']!),
+      marketPeriodMs,
       clearing: v.clearing as ClearingMechanism,
-      priceCapMicroHecPerKWh: hec('price-cap', v['price-cap']!),
+      priceCapMicroHecPerKWh: priceCap,
       storage: {
         capacityMWh: kwh('storage-capacity', v['storage-capacity']!),
-        buyPriceMicroHecPerKWh: hec('storage-buy-price', v['storage-buy-price']!),
-        sellPriceMicroHecPerKWh: hec('storage-sell-price', v['storage-sell-price']!),
+        buyPriceMicroHecPerKWh: storageBuy,
+        sellPriceMicroHecPerKWh: storageSell,
       },
       authorityName: v['authority-name']!,
       extraAuthorities: v['extra-authority']!.map((s, i) => {
@@ -131,7 +166,7 @@ export function run(argv: string[]): Promise<number> {
         ...(v['mqtt-tls-port'] !== undefined ? { mqttTls: portArg('mqtt-tls-port', v['mqtt-tls-port']) } : {}),
         ...(v['mqtt-ws-port'] !== undefined ? { mqttWs: portArg('mqtt-ws-port', v['mqtt-ws-port']) } : {}),
       },
-    });
+    }));
     const out = process.stdout;
     out.write(`Created grid "${r.genesis.grid}" in ${r.paths.dir}\n`);
     out.write(`  genesis        ${r.paths.genesis}\n`);
