@@ -106,6 +106,8 @@ export interface RunInfo {
   caCert?: string;
   startedAt: string;
   grid: string;
+  /** An accelerated clock (--speed): simulated time `start` at real time `anchor`, `speed` times faster; a virtual meter runs on it too. */
+  clock?: { speed: number; start: number; anchor: number };
 }
 
 export function readRunInfo(p: DataPaths): RunInfo | undefined {

@@ -40,6 +40,8 @@ import { ensureTls, readTls, tlsFiles } from './tls.ts';
 export interface GatewayOptions {
   dataDir: string;
   clock?: Clock;
+  /** How an accelerated `clock` was made, written to run/gateway.json for virtual meters (helios meter run). */
+  clockInfo?: RunInfo['clock'];
   /** Passphrase of the authority key file (not needed for an insecure demo key). */
   passphrase?: string;
   httpHost?: string;
@@ -245,6 +247,7 @@ export class Gateway {
       ...(p.tls !== undefined && existsSync(ca) ? { caCert: ca } : {}),
       startedAt: new Date().toISOString(),
       grid: this.ledger.genesis.grid,
+      ...(this.opts.clockInfo ? { clock: this.opts.clockInfo } : {}),
     };
   }
 

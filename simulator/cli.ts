@@ -20,8 +20,8 @@ Usage: helios simulate [options]
   --prosumers N       of which prosumers (default 5 of 12)
   --seed N            seed for the neighbourhood, weather and loads (default 1)
   --start ISO         simulated start (default: today 10:40 local time in Karachi)
-  --duration MIN      simulated minutes to run (default 180)
-  --speed S           simulated seconds per real second (default 60)
+  --duration MIN      simulated minutes to run (default 180; overrides a scenario's)
+  --speed S           simulated seconds per real second (default 60; overrides a scenario's)
   --strategy S        standing (default) | fixed | forecast
   --clearing M        seed | pay-as-bid | pay-as-clear (default pay-as-clear)
   --batteries         give some prosumers a home battery
@@ -71,6 +71,9 @@ export async function run(argv: string[]): Promise<number> {
     if (g.strategy && !['standing', 'fixed', 'forecast'].includes(g.strategy)) throw new Error('--strategy must be standing, fixed or forecast');
     if (g.clearing && !['seed', 'pay-as-bid', 'pay-as-clear'].includes(g.clearing)) throw new Error('--clearing must be seed, pay-as-bid or pay-as-clear');
     const scenario = v.scenario ? loadScenario(v.scenario, g) : generate(g);
+    // Flags given beside a scenario file win over its fields: a tester shortens or speeds up a saved scenario.
+    if (v.scenario && g.durationMinutes !== undefined) scenario.durationMinutes = g.durationMinutes;
+    if (v.scenario && g.speed !== undefined) scenario.speed = g.speed;
     checkScenario(scenario);
     process.stderr.write(`simulating ${scenario.households.length} households on ${cpus().length} cores: ${scenario.name}\n`);
     const r = await simulate({ scenario, dataDir: v.data, csv: v.csv, view: v.quiet ? 'none' : 'bar' });

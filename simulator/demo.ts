@@ -15,20 +15,27 @@ the gateway's HTTP API and MQTT broker are open on localhost to look around.
 Ctrl-C stops everything cleanly; the grid stays in its directory for
 "helios ledger verify --data <dir>".
 
-Usage: helios demo [--households N] [--speed S] [--seed N] [--data DIR]
+Usage: helios demo [--households N] [--speed S] [--seed N] [--data DIR] [--duration MIN]
+
+  --duration MIN   stop by itself after MIN simulated minutes (a bounded run, e.g. in CI)
 `;
 
 export async function run(argv: string[]): Promise<number> {
   let v;
   try {
-    ({ values: v } = parseArgs({ args: argv, strict: true, options: { households: { type: 'string' }, speed: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' } } }));
+    ({ values: v } = parseArgs({ args: argv, strict: true, options: { households: { type: 'string' }, speed: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, duration: { type: 'string' } } }));
   } catch (e) {
     process.stderr.write(`helios demo: ${(e as Error).message}\n${help}`);
     return 2;
   }
+  const duration = v.duration === undefined ? undefined : Number(v.duration);
+  if (duration !== undefined && !(duration > 0)) {
+    process.stderr.write(`helios demo: --duration must be a positive number of simulated minutes, got ${v.duration}\n`);
+    return 2;
+  }
   const dir = resolve(v.data ?? join('data', `demo-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`));
   mkdirSync(dir, { recursive: true });
-  const scenario = generate({ households: v.households ? Number(v.households) : 12, speed: v.speed ? Number(v.speed) : 60, seed: v.seed ? Number(v.seed) : 1 });
+  const scenario = generate({ households: v.households ? Number(v.households) : 12, speed: v.speed ? Number(v.speed) : 60, seed: v.seed ? Number(v.seed) : 1, ...(duration !== undefined ? { durationMinutes: duration } : {}) });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
@@ -37,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   let last = 0;
   process.stdout.write(`Starting the Helios demo in ${dir} …\n`);
   const r = await simulate({
-    scenario, dataDir: dir, view: 'live', forever: true, signal: stop.signal, gatewayLogLevel: 'error',
+    scenario, dataDir: dir, view: 'live', forever: duration === undefined, signal: stop.signal, gatewayLogLevel: 'error',
     // On a terminal the view is redrawn every second; in a log, every ten seconds without the screen codes.
     print: (s) => {
       if (tty) return process.stdout.write(s + '\n');

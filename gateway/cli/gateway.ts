@@ -1,5 +1,5 @@
 import { anchoredClock, scaledClock, systemClock } from '../../protocol/index.ts';
-import { dataPaths } from '../config.ts';
+import { dataPaths, readRunInfo } from '../config.ts';
 import { Gateway } from '../gateway.ts';
 import { readKeystore } from '../keystore.ts';
 import { createLogger, type Level } from '../log.ts';
@@ -27,7 +27,40 @@ Usage: helios gateway [options]
 
 The authority key's passphrase comes from HELIOS_PASSPHRASE or is asked for.
 Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
+
+helios gateway wait [--data DIR] [--timeout S]
+  Wait until the gateway of DIR (started in another terminal, or in the background
+  with "&") answers, and print where it listens; exits 1 after S seconds (default 60).
 `;
+
+/** \`helios gateway wait\`: a script (or a person) starts the gateway in the background, then waits for it. */
+async function waitReady(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, { data: { type: 'string', default: 'data' }, timeout: { type: 'string', default: '60' } });
+  const timeout = Number(v.timeout);
+  if (!(timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds, got ${v.timeout}`);
+  const paths = dataPaths(v.data);
+  const end = Date.now() + timeout * 1000;
+  for (;;) {
+    const info = readRunInfo(paths);
+    if (info) {
+      const health = await fetch(info.http + '/api/health').then((r) => (r.ok ? r.json() as Promise<{ height: number }> : undefined), () => undefined);
+      if (health) {
+        process.stdout.write([
+          `helios gateway: grid "${info.grid}", height ${health.height}${info.clock ? `, clock ×${info.clock.speed}` : ''}`,
+          `  HTTP API   ${info.http}`,
+          ...(info.mqtt ? [`  MQTT       ${info.mqtt}`] : []),
+          '',
+        ].join('\n'));
+        return 0;
+      }
+    }
+    if (Date.now() > end) {
+      process.stderr.write(`helios: E_TIMEOUT: no gateway answers for ${paths.dir} after ${timeout} s${info ? ` (run/gateway.json names ${info.http})` : ' (no run/gateway.json)'}. Start one with "helios gateway --data ${paths.dir}", or raise --timeout\n`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 function port(name: string, s: string): number {
   if (!/^\d+$/.test(s) || Number(s) > 65535) throw new UsageError(`--${name} must be a port number (0 picks a free one)`);
@@ -40,6 +73,7 @@ function portOrOff(name: string, s: string): number | null {
 
 export function run(argv: string[]): Promise<number> {
   return guard(help, async () => {
+    if (argv[0] === 'wait') return waitReady(argv.slice(1));
     const { values: v } = parse(argv, {
       data: { type: 'string', default: 'data' },
       'http-host': { type: 'string' },
@@ -60,11 +94,18 @@ export function run(argv: string[]): Promise<number> {
     const keyFile = readKeystore(paths.authorityKey);
     const pass = keyFile.insecure ? undefined : await passphrase('HELIOS_PASSPHRASE', 'Passphrase for the authority key: ');
     let clock = speed === 1 ? systemClock() : scaledClock(systemClock(), speed);
+    // An accelerated clock is written to run/gateway.json, so a virtual meter (helios meter run) keeps the same time.
+    let clockInfo: { speed: number; start: number; anchor: number } | undefined;
     if (v['clock-start'] !== undefined || v['clock-anchor'] !== undefined) {
       const start = /^\d+$/.test(v['clock-start'] ?? '') ? Number(v['clock-start']) : Date.parse(v['clock-start'] ?? '');
       const anchor = Number(v['clock-anchor']);
       if (Number.isNaN(start) || !Number.isInteger(anchor)) throw new UsageError('--clock-start and --clock-anchor go together: a time (ms or ISO) and a real time in ms');
       clock = anchoredClock(systemClock(), speed, start, anchor);
+      clockInfo = { speed, start, anchor };
+    } else if (speed !== 1) {
+      const anchor = Date.now();
+      clock = anchoredClock(systemClock(), speed, anchor, anchor);
+      clockInfo = { speed, start: anchor, anchor };
     }
     const workers = v['verify-workers'] !== undefined ? Number(v['verify-workers']) : undefined;
     if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new UsageError('--verify-workers must be a whole number');
@@ -80,6 +121,7 @@ export function run(argv: string[]): Promise<number> {
       mqttWsPort: v['mqtt-ws-port'] !== undefined ? portOrOff('mqtt-ws-port', v['mqtt-ws-port']) : undefined,
       log: createLogger({ level: v['log-level'] as Level }),
       verifyWorkers: workers,
+      clockInfo,
     });
     const r = gw.runInfo();
     process.stdout.write([

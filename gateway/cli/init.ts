@@ -14,7 +14,9 @@ Usage: helios init [options]
   --block-period MS          Aura slot length (default 5000)
   --market-period MS         delivery period length (default 3600000, one hour)
   --clearing MECH            seed | pay-as-bid | pay-as-clear (default pay-as-clear)
-  --price-cap HEC            highest price per kWh any offer may name (default 100)
+  --price-cap HEC            highest price per kWh any offer, bid or direct purchase may name
+                             (default 1: four times the storage's sell price; fixed for the
+                             grid's life). The paper's demo, 3 HEC for 317 mWh, needs 10000.
   --storage-capacity KWH     community storage capacity (default 100)
   --storage-buy-price HEC    paid per kWh exported into storage (default 0.08)
   --storage-sell-price HEC   charged per kWh drawn from storage (default 0.25)
@@ -26,12 +28,39 @@ Usage: helios init [options]
                              accelerated clock that starts in the past needs a genesis before it.
   --http-port N, --mqtt-port N, --mqtt-tls-port N, --mqtt-ws-port N
                              ports written to gateway.json (defaults 8080, 1883, 8883, 8083; "off" disables)
+  --free-ports               every port 0: the gateway picks free ones each time it starts (a second
+                             grid or a walkthrough on a machine where the defaults are taken; the CLI
+                             and "helios meter run" find them in DIR/run/gateway.json)
   --insecure-demo-key        store the authority key UNENCRYPTED (demos only)
 
 The authority key is encrypted with a passphrase from HELIOS_PASSPHRASE, or asked
 for on the terminal. The operator secret (for Node-RED and operator CLI commands)
 is printed once and written to DIR/operator.secret (mode 0600).
 `;
+
+/** Genesis fields a refusal may name, and the flag that sets each. */
+const FLAGS: Record<string, string> = {
+  'genesis.blockPeriodMs': '--block-period',
+  'genesis.marketPeriodMs': '--market-period',
+  'genesis.priceCapMicroHecPerKWh': '--price-cap',
+  'genesis.storage.capacityMWh': '--storage-capacity',
+  'genesis.storage.buyPriceMicroHecPerKWh': '--storage-buy-price',
+  'genesis.storage.sellPriceMicroHecPerKWh': '--storage-sell-price',
+  'genesis.maxMintMicroHec': '--max-mint',
+  'genesis.grid': '--grid',
+  'genesis.name': '--name',
+  'genesis.t': '--genesis-time',
+};
+
+/** A genesis the schema refuses is reported by the flag that made it (the units follow in guard()). */
+function withFlagNames<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof Error) e.message = e.message.replace(/genesis\.[A-Za-z.]+/g, (f) => FLAGS[f] ?? f);
+    throw e;
+  }
+}
 
 function genesisTime(s: string | undefined): number {
   if (s === undefined) return Date.now();
@@ -55,7 +84,7 @@ export function run(argv: string[]): Promise<number> {
       'block-period': { type: 'string', default: '5000' },
       'market-period': { type: 'string', default: '3600000' },
       clearing: { type: 'string', default: 'pay-as-clear' },
-      'price-cap': { type: 'string', default: '100' },
+      'price-cap': { type: 'string', default: '1' },
       'storage-capacity': { type: 'string', default: '100' },
       'storage-buy-price': { type: 'string', default: '0.08' },
       'storage-sell-price': { type: 'string', default: '0.25' },
@@ -69,13 +98,18 @@ export function run(argv: string[]): Promise<number> {
       'mqtt-tls-port': { type: 'string' },
       'mqtt-ws-port': { type: 'string' },
       'insecure-demo-key': { type: 'boolean', default: false },
+      'free-ports': { type: 'boolean', default: false },
     });
+    if (v['free-ports']) for (const k of ['http-port', 'mqtt-port', 'mqtt-tls-port', 'mqtt-ws-port'] as const) v[k] ??= '0';
     const int = (name: string, s: string) => {
       if (!/^\d+$/.test(s)) throw new UsageError(`--${name} must be a whole number of milliseconds, got ${s}`);
       return Number(s);
     };
     const hec = (name: string, s: string) => {
       try { return parseHec(s); } catch (e) { throw new UsageError(`--${name}: ${(e as Error).message}`); }
+    };
+    const kwh = (name: string, s: string) => {
+      try { return parseKWh(s); } catch (e) { throw new UsageError(`--${name}: ${(e as Error).message}`); }
     };
     if (!(CLEARING_MECHANISMS as readonly string[]).includes(v.clearing!)) {
       throw new UsageError(`--clearing must be one of ${CLEARING_MECHANISMS.join(', ')}`);
@@ -89,20 +123,31 @@ export function run(argv: string[]): Promise<number> {
         if (p.allocationHec) allocations.push({ to: p.email.toLowerCase(), amountMicroHec: hec('participants allocationHec', String(p.allocationHec)) });
       }
     }
+    const priceCap = hec('price-cap', v['price-cap']!);
+    if (priceCap <= 0) throw new UsageError('--price-cap must be more than 0 HEC/kWh: at 0 no offer could ask anything for its energy');
+    const storageBuy = hec('storage-buy-price', v['storage-buy-price']!);
+    const storageSell = hec('storage-sell-price', v['storage-sell-price']!);
+    if (storageBuy > storageSell) {
+      throw new UsageError(`--storage-buy-price (${v['storage-buy-price']} HEC/kWh) is above --storage-sell-price (${v['storage-sell-price']} HEC/kWh): anyone could buy stored energy and be paid more for exporting it again. Lower the buy price or raise the sell price`);
+    }
+    const marketPeriodMs = int('market-period', v['market-period']!);
+    if (marketPeriodMs % 60_000 !== 0) {
+      throw new UsageError(`--market-period must be a whole number of minutes in ms (e.g. 3600000 for an hour, 900000 for 15 minutes), got ${marketPeriodMs}: listings are named by their start minute`);
+    }
     const insecure = v['insecure-demo-key']!;
     const pass = insecure ? undefined : await passphrase('HELIOS_PASSPHRASE', 'Passphrase for the authority key: ', true);
-    const r = initGrid({
+    const r = withFlagNames(() => initGrid({
       dataDir: v.data!,
       grid: v.grid!,
       name: v.name!,
       blockPeriodMs: int('block-period', v['block-period']!),
-      marketPeriodMs: int('market-period', v['market-period']!),
+      marketPeriodMs,
       clearing: v.clearing as ClearingMechanism,
-      priceCapMicroHecPerKWh: hec('price-cap', v['price-cap']!),
+      priceCapMicroHecPerKWh: priceCap,
       storage: {
-        capacityMWh: parseKWh(v['storage-capacity']!),
-        buyPriceMicroHecPerKWh: hec('storage-buy-price', v['storage-buy-price']!),
-        sellPriceMicroHecPerKWh: hec('storage-sell-price', v['storage-sell-price']!),
+        capacityMWh: kwh('storage-capacity', v['storage-capacity']!),
+        buyPriceMicroHecPerKWh: storageBuy,
+        sellPriceMicroHecPerKWh: storageSell,
       },
       authorityName: v['authority-name']!,
       extraAuthorities: v['extra-authority']!.map((s, i) => {
@@ -121,7 +166,7 @@ export function run(argv: string[]): Promise<number> {
         ...(v['mqtt-tls-port'] !== undefined ? { mqttTls: portArg('mqtt-tls-port', v['mqtt-tls-port']) } : {}),
         ...(v['mqtt-ws-port'] !== undefined ? { mqttWs: portArg('mqtt-ws-port', v['mqtt-ws-port']) } : {}),
       },
-    });
+    }));
     const out = process.stdout;
     out.write(`Created grid "${r.genesis.grid}" in ${r.paths.dir}\n`);
     out.write(`  genesis        ${r.paths.genesis}\n`);

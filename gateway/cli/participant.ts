@@ -2,6 +2,7 @@ import { formatHec } from '../../protocol/index.ts';
 import { api, gatewayUrl, guard, parse, table, UsageError } from './util.ts';
 import { operatorSecret } from './wallet.ts';
 import { readerHeaders } from './credential.ts';
+import { readKeystore } from '../keystore.ts';
 
 export const help = `
 helios participant — households on the grid (the paper's Certificate Authority)
@@ -9,6 +10,7 @@ helios participant — households on the grid (the paper's Certificate Authority
 Usage:
   helios participant register --name NAME --email EMAIL --role prosumer|consumer --public-key KEY [--data DIR | --gateway URL]
       Operator: admit a household with its wallet's public key (from "helios wallet new").
+      --wallet FILE instead of --public-key takes the public key from the household's wallet file.
   helios participant list [--wallet FILE] [--data DIR | --gateway URL]
   helios participant show EMAIL [--wallet FILE] [--data DIR | --gateway URL]
       Balances and emails are private: with --wallet, signed as that household (list
@@ -24,8 +26,11 @@ export function run(argv: string[]): Promise<number> {
     const [sub, ...rest] = argv;
     const common = { data: { type: 'string', default: 'data' }, gateway: { type: 'string' } } as const;
     if (sub === 'register') {
-      const { values: v } = parse(rest, { ...common, name: { type: 'string' }, email: { type: 'string' }, role: { type: 'string' }, 'public-key': { type: 'string' } });
-      for (const k of ['name', 'email', 'role', 'public-key'] as const) if (!v[k]) throw new UsageError(`--${k} is required`);
+      const { values: v } = parse(rest, { ...common, name: { type: 'string' }, email: { type: 'string' }, role: { type: 'string' }, 'public-key': { type: 'string' }, wallet: { type: 'string' } });
+      if (v.wallet && !v['public-key']) v['public-key'] = readKeystore(v.wallet).publicKey;
+      for (const k of ['name', 'email', 'role'] as const) if (!v[k]) throw new UsageError(`--${k} is required`);
+      if (!v['public-key']) throw new UsageError('--public-key KEY (from the household\'s "helios wallet new") or --wallet FILE is required');
+      if (v.role !== 'prosumer' && v.role !== 'consumer') throw new UsageError(`--role must be prosumer (has solar to sell) or consumer, got ${v.role}`);
       const r = await api<{ id: string; status: string; height?: number }>(gatewayUrl(v.data!, v.gateway), 'POST', '/api/authority/tx?wait=commit',
         { type: 'RegisterParticipant', name: v.name, email: v.email!.toLowerCase(), role: v.role, publicKey: v['public-key'] },
         { authorization: `Bearer ${operatorSecret(v.data!)}` });

@@ -1,7 +1,7 @@
 /** Shared pieces of the CLI: argument parsing, passphrases, talking to a running gateway, output. */
 import { createInterface } from 'node:readline';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isHeliosError } from '../../protocol/index.ts';
+import { formatHec, formatKWh, isHeliosError } from '../../protocol/index.ts';
 import { dataPaths, readRunInfo } from '../config.ts';
 
 export class UsageError extends Error {}
@@ -24,7 +24,7 @@ export async function guard(help: string, body: () => Promise<number>): Promise<
       return 2;
     }
     if (isHeliosError(e) || e instanceof ApiError) {
-      process.stderr.write(`helios: ${(e as { code: string }).code}: ${e.message}\n`);
+      process.stderr.write(`helios: ${(e as { code: string }).code}: ${inUnits(e.message)}\n`);
       return 1;
     }
     process.stderr.write(`helios: ${(e as Error).message}\n`);
@@ -58,6 +58,19 @@ function ask(prompt: string): Promise<string> {
       resolve(answer);
     });
   });
+}
+
+/**
+ * The ledger speaks base units (µHEC, mWh, µHEC/kWh); a person types HEC and kWh.
+ * Rewrite the figures of a refusal into the units the CLI takes, exactly (integers
+ * in, decimal text out, no rounding).
+ */
+export function inUnits(message: string): string {
+  const hec = (n: string) => formatHec(Number(n)).replace(' HEC', '');
+  return message
+    .replace(/\b(\d+) µHEC\/kWh/g, (_, n: string) => `${hec(n)} HEC/kWh`)
+    .replace(/\b(\d+) µHEC\b/g, (_, n: string) => `${hec(n)} HEC`)
+    .replace(/\b(\d+) mWh\b/g, (_, n: string) => formatKWh(Number(n)));
 }
 
 export class ApiError extends Error {

@@ -34,6 +34,8 @@ export class ChainStore {
       creditRows: db.prepare(`SELECT nonce, meter, energy_mwh, valid_from, valid_until, ref, token FROM credits ORDER BY issued_at, nonce`),
       txsRange: db.prepare(`SELECT height, tx FROM txs WHERE height BETWEEN ? AND ? ORDER BY height, idx`),
       tx: db.prepare(`SELECT height, idx, tx FROM txs WHERE id = ?`),
+      purchases: db.prepare(`SELECT x.id, x.height, x.signer, x.tx, b.t FROM txs x JOIN blocks b ON b.height = x.height
+        WHERE x.type IN ('DirectPurchase', 'StoragePurchase') ORDER BY x.height DESC, x.idx DESC`),
       insertBlock: db.prepare(`INSERT INTO blocks (height, hash, header, sig, slot, t, author, tx_count, readings_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertTx: db.prepare(`INSERT INTO txs (id, height, idx, type, signer, tx) VALUES (?, ?, ?, ?, ?, ?)`),
       upsertState: db.prepare(`INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height`),
@@ -107,6 +109,17 @@ export class ChainStore {
 
   txById(id: string): { height: number; idx: number; tx: string } | undefined {
     return this.q.tx.get(id) as { height: number; idx: number; tx: string } | undefined;
+  }
+
+  /**
+   * Committed DirectPurchase and StoragePurchase transactions, newest first, as far as
+   * `keep` accepts them (it returns false to stop). They leave no state entry of their
+   * own, so a household's purchases are read from the chain.
+   */
+  eachPurchase(visit: (row: { id: string; height: number; signer: string; tx: string; t: number }) => boolean): void {
+    for (const row of this.q.purchases.iterate() as IterableIterator<{ id: string; height: number; signer: string; tx: string; t: number }>) {
+      if (!visit(row)) break;
+    }
   }
 
   /** Load a stored block, parsing its header and transactions (strictly: an edited row fails here or at verification). */

@@ -4,7 +4,7 @@
  * state, never stored separately (the ledger is the record). Also the unsigned MQTT
  * broadcasts of docs/protocol.md §7, built from the same views.
  */
-import type { Genesis, ListingMessage, StorageMessage, TradesMessage } from '../../protocol/index.ts';
+import { paymentMicroHec, type Genesis, type ListingMessage, type StorageMessage, type TradesMessage } from '../../protocol/index.ts';
 import {
   keys, type ListingEntry, type OfferEntry, type OrderEntry, type SettlementEntry, type StorageEntry, type TradesEntry,
 } from '../ledger/entities.ts';
@@ -148,4 +148,41 @@ export function ordersOf(state: ListableState, participant: string | undefined, 
     .map(([, o]) => o)
     .filter((o) => participant === undefined || o.owner === participant)
     .map((o) => ({ ...o, active: !o.revoked && (o.validUntil === undefined || now < o.validUntil) }));
+}
+
+export interface PurchaseView {
+  id: string;
+  kind: 'direct' | 'storage';
+  height: number;
+  t: number;
+  buyer: string;
+  /** The prosumer paid (direct purchases); absent for the storage. */
+  seller?: string;
+  meter: string;
+  energyMWh: number;
+  amountMicroHec: number;
+  /** How long the credit lasts (direct purchases; a storage purchase's lasts one period). */
+  durationMs?: number;
+}
+
+/**
+ * Direct and storage purchases, newest first: the buyer (and a direct purchase's
+ * seller) from the committed transaction; a storage purchase's amount at the grid's
+ * sell price, floor(e·sell/10⁶), as the ledger charged it.
+ */
+export function purchases(
+  chain: { eachPurchase(visit: (row: { id: string; height: number; signer: string; tx: string; t: number }) => boolean): void },
+  state: StateReader, genesis: Genesis, opts: { limit: number; participant?: string },
+): PurchaseView[] {
+  const out: PurchaseView[] = [];
+  chain.eachPurchase((row) => {
+    const body = (JSON.parse(row.tx) as { body: { type: string; seller?: string; meter: string; energyMWh: number; amountMicroHec?: number; durationMs?: number } }).body;
+    const buyer = state.get<{ participant?: string }>(keys.key(row.signer))?.participant ?? row.signer;
+    if (opts.participant && buyer !== opts.participant && body.seller !== opts.participant) return true;
+    out.push(body.type === 'DirectPurchase'
+      ? { id: row.id, kind: 'direct', height: row.height, t: row.t, buyer, seller: body.seller, meter: body.meter, energyMWh: body.energyMWh, amountMicroHec: body.amountMicroHec!, durationMs: body.durationMs }
+      : { id: row.id, kind: 'storage', height: row.height, t: row.t, buyer, meter: body.meter, energyMWh: body.energyMWh, amountMicroHec: paymentMicroHec(body.energyMWh, genesis.storage.sellPriceMicroHecPerKWh) });
+    return out.length < opts.limit;
+  });
+  return out;
 }

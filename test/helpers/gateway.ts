@@ -20,7 +20,7 @@ export interface GridDir {
   tx(h: Household, fields: TxFields, t?: number): SignedTx;
 }
 
-export function newGridDir(opts: { blockPeriodMs?: number; marketPeriodMs?: number; clearing?: Genesis['clearing']; households?: NonNullable<Parameters<typeof makeGrid>[0]>['households']; seed?: number; t?: number } = {}): GridDir {
+export function newGridDir(opts: { blockPeriodMs?: number; marketPeriodMs?: number; clearing?: Genesis['clearing']; priceCapMicroHecPerKWh?: number; households?: NonNullable<Parameters<typeof makeGrid>[0]>['households']; seed?: number; t?: number } = {}): GridDir {
   const g = makeGrid({ households: opts.households, seed: opts.seed });
   const dir = tempDir('helios-grid-');
   const r = initGrid({
@@ -30,7 +30,7 @@ export function newGridDir(opts: { blockPeriodMs?: number; marketPeriodMs?: numb
     blockPeriodMs: opts.blockPeriodMs ?? 200,
     marketPeriodMs: opts.marketPeriodMs ?? 3_600_000,
     clearing: opts.clearing ?? 'pay-as-clear',
-    priceCapMicroHecPerKWh: 100_000_000_000,
+    priceCapMicroHecPerKWh: opts.priceCapMicroHecPerKWh ?? 100_000_000_000,
     storage: { capacityMWh: 100_000_000, buyPriceMicroHecPerKWh: 80_000, sellPriceMicroHecPerKWh: 250_000 },
     authorityName: 'gateway-1',
     extraAuthorities: [],

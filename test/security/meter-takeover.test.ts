@@ -42,7 +42,7 @@ async function intrude(clientId: string, username: string, password: string, top
 }
 
 async function meterState(id: string): Promise<string> {
-  return (await http<{ status: { state: string } }>(`${gw.httpUrl}/api/meters/${id}`)).body.status.state;
+  return (await http<{ status: { state: string } }>(`${gw.httpUrl}/api/meters/${id}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.status.state;
 }
 
 test.serial('a stranger logging in as a pending meter under an enrolled meter\'s client id is refused; the meter stays online and acknowledged', async (t) => {

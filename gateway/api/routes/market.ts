@@ -8,8 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { fail, type Clock } from '../../../protocol/index.ts';
 import { keys, type ListingEntry } from '../../ledger/entities.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { mayRead, readerOf, type AuthDeps } from '../auth.ts';
-import { currentListing, history, listingDetail, listingSummary, ordersOf, storageView } from '../../market/views.ts';
+import { mayRead, operatorOnly, readerOf, type AuthDeps } from '../auth.ts';
+import { currentListing, history, listingDetail, listingSummary, ordersOf, purchases, storageView } from '../../market/views.ts';
 
 export interface MarketRoutesDeps {
   ledger: Ledger;
@@ -46,6 +46,18 @@ export function marketRoutes(app: FastifyInstance, { ledger, clock, auth }: Mark
     // The listings are public market data; one household's part in them is its own.
     if (q.participant) mayRead(await readerOf(req, auth), q.participant.toLowerCase(), `the market history of ${q.participant}`);
     return history(ledger.state, clock.now(), { limit: q.limit ?? 24, participant: q.participant?.toLowerCase() });
+  });
+
+  // Direct and storage purchases: bilateral or from the storage, outside any listing.
+  app.get('/api/market/purchases', {
+    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 }, participant: EMAIL }, additionalProperties: false } },
+  }, async (req) => {
+    const q = req.query as { limit?: number; participant?: string };
+    // Who bought what is a household's own: it reads its own, the operator every one.
+    const r = await readerOf(req, auth);
+    if (q.participant) mayRead(r, q.participant.toLowerCase(), `the purchases of ${q.participant}`);
+    else operatorOnly(r, 'every household\'s purchases');
+    return purchases(ledger.store, ledger.state, ledger.genesis, { limit: q.limit ?? 24, participant: q.participant?.toLowerCase() });
   });
 
   app.get('/api/market/orders', {

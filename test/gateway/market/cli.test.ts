@@ -68,6 +68,57 @@ test('helios market: offer, bid, status, cancel, history and a direct purchase, 
     t.is((await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.balanceMicroHec, 47_000_000);
     t.is((await http<{ balanceMicroHec: number }>(gw.httpUrl + `/api/participants/${zarak.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body.balanceMicroHec, 103_000_000);
     t.true(gw.metering.creditsOf(meters.Asad).some((c) => c.energyMWh === 317 && c.validUntil - c.validFrom === 60_000), 'a credit token for the minute');
+
+    // Asad's history lists the purchase beside his listings (he bid on one, then cancelled).
+    const after = await helios('history', '--email', asad.email);
+    t.regex(after.stdout, /Direct and storage purchases of asad@example.org, newest first:/);
+    t.regex(after.stdout, /direct +asad@example.org +zarak@example.org +0.000317 kWh +3 HEC/);
+    t.regex((await helios('history', '--email', zarak.email)).stdout, /direct +asad@example.org +zarak@example.org +0.000317 kWh +3 HEC/, 'and the seller\'s');
+
+    // No --meter: the household's only meter. No --reserve: the storage's buy price, not 0.
+    const plain = await helios('offer', '--kwh', '0.001', '--wallet', wallets.Zarak);
+    t.regex(plain.stdout, /Offered 0.001 kWh on .* at no less than 0.08 HEC\/kWh: transaction/);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('helios market refusals speak HEC and kWh and name the flag to change; nothing changes', async (t) => {
+  const start = Math.ceil(Date.now() / HOUR) * HOUR + HOUR + 10 * 60_000;
+  const clock = scaledClock(systemClock(), 1, start);
+  // A grid made with the default cap, 1 HEC/kWh.
+  const grid = newGridDir({ blockPeriodMs: 100, t: start - 60_000, priceCapMicroHecPerKWh: 1_000_000 });
+  const [zarak, asad] = grid.households;
+  const gw = await Gateway.start({ dataDir: grid.dir, clock, httpPort: 0, mqttPort: null, mqttTlsPort: null, mqttWsPort: null, log: silentLogger });
+  const helios = (...args: string[]) => run(process.execPath, [heliosBin, 'market', ...args, '--gateway', gw.httpUrl]);
+  /** Exit 1 for a refusal by the gateway, 2 for a mistyped command. */
+  const refused = async (...args: string[]) => {
+    const e = await t.throwsAsync(helios(...args)) as Error & { code: number; stderr: string };
+    t.is(e.code, /^helios: E_/.test(e.stderr) ? 1 : 2, e.stderr);
+    return e.stderr;
+  };
+  try {
+    const wallet = join(grid.dir, 'asad.key');
+    writeKeystore(wallet, insecureKey(asad.key, 'asad'));
+    const m = generateKeyPair(testEntropy(6200));
+    const { id } = gw.authority.submit({ type: 'EnrollMeter', meter: m.keyId, publicKey: m.publicKey, participant: asad.email, installer: 'Ines', location: 'x', pulsesPerKWh: 1000, relay: true });
+    await waitForTx(gw.ledger, gw.clock, id, 10_000);
+    const balance = async () => (await http<{ balanceMicroHec: number; escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`, 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body;
+    const before = await balance();
+
+    // The paper's price on a default grid: the cap in HEC/kWh, the price asked, and what to change.
+    t.regex(await refused('direct', '--seller', zarak.email, '--kwh', '0.000317', '--amount', '3', '--wallet', wallet),
+      /^helios: E_PRICE_CAP: 3 HEC for 0.000317 kWh is above this grid's cap of 1 HEC\/kWh\. 3 HEC for 0.000317 kWh is 9463.722398 HEC\/kWh: pay less \(--amount\) .*more energy \(--kwh\).*helios init --price-cap/);
+    t.regex(await refused('bid', '--kwh', '1', '--price', '2.5', '--wallet', wallet), /E_PRICE_CAP: price 2.5 HEC\/kWh is above this grid's cap of 1 HEC\/kWh\. Name a lower --price/);
+    // More than the balance: the figures in HEC, and the flags that make the bid smaller.
+    const rich = (before.balanceMicroHec / 1_000_000) + 1;
+    t.regex(await refused('bid', '--kwh', String(rich), '--price', '1', '--wallet', wallet),
+      new RegExp(`E_INSUFFICIENT_BALANCE: .* needs ${rich} HEC in escrow but asad@example.org has ${before.balanceMicroHec / 1_000_000} HEC available.*--kwh.*--price`));
+    // A mistyped number never reaches the gateway, and says which flag.
+    t.regex(await refused('bid', '--kwh', '1,5', '--price', '0.3', '--wallet', wallet), /--kwh: "1,5" is not an energy in kWh/);
+    t.deepEqual(await balance(), before, 'nothing moved');
+    t.deepEqual((await http<unknown[]>(gw.httpUrl + '/api/market/purchases', 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body, [], 'no purchase on the chain');
+    t.is((await http<{ bids: number }>(gw.httpUrl + '/api/market/listings/current')).body.bids, 0, 'no bid on the listing');
   } finally {
     await gw.stop();
   }
