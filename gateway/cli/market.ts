@@ -1,4 +1,4 @@
-import { formatHec, formatKWh, parseHec, parseKWh } from '../../protocol/index.ts';
+import { formatHec, formatKWh, httpToken, parseHec, parseKWh } from '../../protocol/index.ts';
 import { openKey, readKeystore } from '../keystore.ts';
 import { signTx, type TxFields } from '../ledger/sign.ts';
 import { api, ApiError, gatewayUrl, guard, inUnits, parse, passphrase, table, UsageError } from './util.ts';
@@ -106,7 +106,9 @@ interface HouseholdView { email: string; keyId: string; role: string; meters: st
 
 /** The household a wallet key belongs to (its email, role and meters). */
 async function householdOf(base: string, key: Wallet): Promise<HouseholdView> {
-  const list = await api<HouseholdView[]>(base, 'GET', '/api/participants');
+  // Households are private: signed as the wallet's own household, the list holds only it.
+  const { grid, t } = await api<{ grid: string; t?: number }>(base, 'GET', '/api/health');
+  const list = await api<HouseholdView[]>(base, 'GET', '/api/participants', undefined, { authorization: `Helios ${httpToken(key, grid, t ?? Date.now(), 60_000)}` });
   const me = list.find((p) => p.keyId === key.keyId);
   if (!me) throw new UsageError(`the wallet's key ${key.keyId} is not registered on this grid; the operator registers it with "helios participant register … --public-key ${key.publicKey}"`);
   return me;

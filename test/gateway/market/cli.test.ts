@@ -70,10 +70,10 @@ test('helios market: offer, bid, status, cancel, history and a direct purchase, 
     t.true(gw.metering.creditsOf(meters.Asad).some((c) => c.energyMWh === 317 && c.validUntil - c.validFrom === 60_000), 'a credit token for the minute');
 
     // Asad's history lists the purchase beside his listings (he bid on one, then cancelled).
-    const after = await helios('history', '--email', asad.email);
+    const after = await helios('history', '--email', asad.email, '--wallet', wallets.Asad);
     t.regex(after.stdout, /Direct and storage purchases of asad@example.org, newest first:/);
     t.regex(after.stdout, /direct +asad@example.org +zarak@example.org +0.000317 kWh +3 HEC/);
-    t.regex((await helios('history', '--email', zarak.email)).stdout, /direct +asad@example.org +zarak@example.org +0.000317 kWh +3 HEC/, 'and the seller\'s');
+    t.regex((await helios('history', '--email', zarak.email, '--wallet', wallets.Zarak)).stdout, /direct +asad@example.org +zarak@example.org +0.000317 kWh +3 HEC/, 'and the seller\'s');
 
     // No --meter: the household's only meter. No --reserve: the storage's buy price, not 0.
     const plain = await helios('offer', '--kwh', '0.001', '--wallet', wallets.Zarak);
