@@ -64,6 +64,8 @@ export class SecretChecker {
   private readonly log: Logger | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private queued = 0;
+  /** Checks in flight, by fingerprint: the same secret asked many times at once (a client's parallel requests at start) is hashed once. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
 
   constructor(private readonly hash: SecretHash, opts: { clock?: Clock; metrics?: Metrics; log?: Logger; throttle?: Partial<SecretThrottle> } = {}) {
     this.t = { ...DEFAULT_SECRET_THROTTLE, ...opts.throttle };
@@ -88,15 +90,19 @@ export class SecretChecker {
       this.metrics?.operatorSecretRefused.inc({ code: 'E_LOCKED_OUT' });
       fail('E_LOCKED_OUT', `too many wrong operator secrets from ${source}; try again after ${new Date(s.lockedUntil).toISOString()}`);
     }
-    if (this.queued >= this.t.maxQueued) {
-      this.metrics?.operatorSecretRefused.inc({ code: 'E_RATE_LIMIT' });
-      fail('E_RATE_LIMIT', 'too many operator secret checks at once; try again in a moment');
+    let pending = this.inFlight.get(fp);
+    if (!pending) {
+      if (this.queued >= this.t.maxQueued) {
+        this.metrics?.operatorSecretRefused.inc({ code: 'E_RATE_LIMIT' });
+        fail('E_RATE_LIMIT', 'too many operator secret checks at once; try again in a moment');
+      }
+      pending = this.hashAndCompare(secret).then((good) => {
+        if (good) this.ok.add(fp);
+        return good;
+      }).finally(() => this.inFlight.delete(fp));
+      this.inFlight.set(fp, pending);
     }
-    const good = await this.hashAndCompare(secret);
-    if (good) {
-      this.ok.add(fp);
-      return true;
-    }
+    if (await pending) return true;
     this.metrics?.operatorSecretRefused.inc({ code: 'E_WRONG_SECRET' });
     this.wrong(source, this.clock.now());
     return false;
