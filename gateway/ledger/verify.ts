@@ -63,6 +63,18 @@ class FaultError extends Error {
 }
 
 export async function verifyChain(store: ChainStore, genesis: Genesis, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  // One read transaction: a consistent snapshot of every table (WAL), however many blocks a
+  // running gateway appends meanwhile.
+  const own = !store.db.inTransaction;
+  if (own) store.db.exec('BEGIN');
+  try {
+    return await verifySnapshot(store, genesis, opts);
+  } finally {
+    if (own && store.db.inTransaction) store.db.exec('COMMIT');
+  }
+}
+
+async function verifySnapshot(store: ChainStore, genesis: Genesis, opts: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
   const report: VerifyReport = { ok: false, blocks: 0, txs: 0, readings: 0, stateEntries: 0, stateFaults: [], ms: 0 };
   const finish = (fault?: Fault): VerifyReport => {
