@@ -47,7 +47,8 @@ Usage: helios meter wait --dir DIR --for hello|enrolled|credit-used [--data GRID
 
   hello        connected and said Hello (the gateway of GRID lists it in "helios meter pending")
   enrolled     enrolled and online: its readings count
-  credit-used  credit came, the relay closed, and it is open again (credit used or expired)
+  credit-used  credit came, the relay closed, and it is open again (credit used or expired);
+               the registers shown are from a reading after that
 
 Prints the meter's state when it is there; exits 1 after --timeout seconds (default 60).
 
@@ -70,6 +71,8 @@ export interface MeterStatus {
   powerW: number;
   creditMWh: number;
   seq: number;
+  /** When the meter took its latest reading (the gateway's clock, ms); 0 before the first. */
+  readingAt: number;
   /** Relay switches since this run started, oldest first (closed = supplied). */
   relayHistory: Array<{ t: number; closed: boolean }>;
   stopped?: boolean;
@@ -158,11 +161,13 @@ async function runMeter(argv: string[]): Promise<number> {
     log: { log: (_level, message) => out(inKWh(message)) },
   });
   const m = node.meter;
+  let readingAt = 0;
+  let lastSeq = m.snapshot().seq;
   const status = (): MeterStatus => {
     const s = m.snapshot();
     return {
       meter: m.meterId, publicKey: m.publicKey, grid: info.grid, enrolled: s.enrolled, session: s.session, t: clock.now(), relay: s.relay,
-      importMWh: s.importMWh, exportMWh: s.exportMWh, powerW: s.powerW, creditMWh: s.creditMWh, seq: s.seq, relayHistory: [...node.relay.history],
+      importMWh: s.importMWh, exportMWh: s.exportMWh, powerW: s.powerW, creditMWh: s.creditMWh, seq: s.seq, readingAt, relayHistory: [...node.relay.history],
     };
   };
   let last = status();
@@ -201,6 +206,8 @@ async function runMeter(argv: string[]): Promise<number> {
   };
 
   while (!stop.signal.aborted && clock.now() < until) {
+    const seq = m.snapshot().seq;
+    if (seq !== lastSeq) [lastSeq, readingAt] = [seq, clock.now()];
     const s = status();
     if (operator && !enrolling && !s.enrolled) void enroll();
     // A line per reading, and whenever the relay switches.
@@ -268,7 +275,8 @@ async function waitFor(argv: string[]): Promise<number> {
     const cycle = s && lastCycle(s);
     // Said Hello: the gateway lists it as pending (or it is enrolled already).
     const heard = what !== 'hello' || !s || s.enrolled || await pendingAt(v.data!, s.meter);
-    const there = s && heard && (what === 'hello' ? online : what === 'enrolled' ? online && s.enrolled : cycle !== undefined && s.relay === 'open');
+    // credit-used: the registers shown are a reading's taken after the relay opened again.
+    const there = s && heard && (what === 'hello' ? online : what === 'enrolled' ? online && s.enrolled : cycle !== undefined && s.relay === 'open' && s.readingAt > cycle.opened);
     if (s && there) {
       const lines = [`meter ${s.meter}: ${s.enrolled ? 'enrolled' : 'waiting for enrolment'}, ${s.session}`];
       if (what === 'hello') lines.push(`public key ${s.publicKey}`);

@@ -4,7 +4,7 @@ import { formatHec, generateKeyPair, httpToken, parseHec } from '../../protocol/
 import { dataPaths } from '../config.ts';
 import { insecureKey, openKey, readKeystore, sealKey, writeKeystore } from '../keystore.ts';
 import { signTx } from '../ledger/sign.ts';
-import { api, gatewayUrl, guard, parse, passphrase, UsageError } from './util.ts';
+import { api, ApiError, gatewayUrl, guard, parse, passphrase, UsageError } from './util.ts';
 
 export const help = `
 helios wallet — a household's key and tokens
@@ -41,6 +41,16 @@ function hec(s: string | undefined): number {
     return v;
   } catch (e) {
     throw new UsageError(`--amount: ${(e as Error).message}`);
+  }
+}
+
+/** A refusal, with the flag that changes it (the figures become HEC in guard()). */
+async function hinted<T>(call: Promise<T>, hints: Record<string, string>): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    if (e instanceof ApiError && hints[e.code]) throw new ApiError(e.code, `${e.message}. ${hints[e.code]}`, e.status);
+    throw e;
   }
 }
 
@@ -88,7 +98,10 @@ export function run(argv: string[]): Promise<number> {
       const { nextNonce } = await api<{ nextNonce: number }>(base, 'GET', `/api/accounts/${key.keyId}/nonce`);
       const genesis = await api<{ grid: string }>(base, 'GET', '/api/genesis');
       const tx = signTx({ type: 'Transfer', to: v.to.toLowerCase(), amountMicroHec: amount, ...(v.memo ? { memo: v.memo } : {}) }, key, { grid: genesis.grid, nonce: nextNonce, t: Date.now() });
-      const r = await api<{ id: string; status: string; height?: number }>(base, 'POST', '/api/tx?wait=commit', tx);
+      const r = await hinted(api<{ id: string; status: string; height?: number }>(base, 'POST', '/api/tx?wait=commit', tx), {
+        E_INSUFFICIENT_BALANCE: 'Send less (--amount)',
+        E_UNKNOWN_PARTICIPANT: 'Check --to: "helios participant list" shows the households',
+      });
       process.stdout.write(r.status === 'committed' ? `Sent ${formatHec(amount)} to ${v.to}: transaction ${r.id} is in block ${r.height}.\n` : `Submitted ${r.id}; not in a block yet (status ${r.status}).\n`);
       return 0;
     }
@@ -96,9 +109,12 @@ export function run(argv: string[]): Promise<number> {
       const { values: v } = parse(rest, { ...common, to: { type: 'string' }, amount: { type: 'string' }, memo: { type: 'string' } });
       if (!v.to) throw new UsageError('--to EMAIL is required');
       const amount = hec(v.amount);
-      const r = await api<{ id: string; status: string; height?: number }>(gatewayUrl(v.data!, v.gateway), 'POST', '/api/authority/tx?wait=commit',
+      const r = await hinted(api<{ id: string; status: string; height?: number }>(gatewayUrl(v.data!, v.gateway), 'POST', '/api/authority/tx?wait=commit',
         { type: 'Mint', to: v.to.toLowerCase(), amountMicroHec: amount, ...(v.memo ? { memo: v.memo } : {}) },
-        { authorization: `Bearer ${operatorSecret(v.data!)}` });
+        { authorization: `Bearer ${operatorSecret(v.data!)}` }), {
+        E_MINT_LIMIT: 'Mint less (--amount), in several Mints if need be; the limit is the grid\'s (helios init --max-mint)',
+        E_UNKNOWN_PARTICIPANT: 'Check --to: a registered household\'s email ("helios participant list"), or "storage"',
+      });
       process.stdout.write(`Minted ${formatHec(amount)} to ${v.to}: transaction ${r.id}${r.height ? ` in block ${r.height}` : ` (${r.status})`}.\n`);
       return 0;
     }

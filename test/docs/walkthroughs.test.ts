@@ -27,8 +27,10 @@ test('the extractor and matcher follow their rules', (t) => {
   t.is(missingLine('x y zz', ['x y z']), 'x y z', 'a whole line, not a part of one');
 });
 
+// One document at a time: each starts its own gateways and meters, and the rest of the
+// suite (the simulator's fault scenario above all) shares the machine's cores with them.
 for (const doc of walked) {
-  test(`${doc}: its walkthroughs run as written and print what the text says`, async (t) => {
+  test.serial(`${doc}: its walkthroughs run as written and print what the text says`, async (t) => {
     t.timeout(240_000);
     const blocks = extractWalkthroughs(readDoc(doc));
     const r = await runWalkthroughs(blocks, 200_000);

@@ -116,6 +116,9 @@ test('helios market refusals speak HEC and kWh and name the flag to change; noth
       new RegExp(`E_INSUFFICIENT_BALANCE: .* needs ${rich} HEC in escrow but asad@example.org has ${before.balanceMicroHec / 1_000_000} HEC available.*--kwh.*--price`));
     // A mistyped number never reaches the gateway, and says which flag.
     t.regex(await refused('bid', '--kwh', '1,5', '--price', '0.3', '--wallet', wallet), /--kwh: "1,5" is not an energy in kWh/);
+    // The same for helios wallet: the figures in HEC, and the flag.
+    const send = await t.throwsAsync(run(process.execPath, [heliosBin, 'wallet', 'send', '--to', zarak.email, '--amount', '1000', '--wallet', wallet, '--gateway', gw.httpUrl])) as Error & { stderr: string };
+    t.regex(send.stderr, new RegExp(`E_INSUFFICIENT_BALANCE: .*needs 1000 HEC but asad@example.org has ${before.balanceMicroHec / 1_000_000} HEC available\\. Send less \\(--amount\\)`));
     t.deepEqual(await balance(), before, 'nothing moved');
     t.deepEqual((await http<unknown[]>(gw.httpUrl + '/api/market/purchases', 'GET', undefined, { authorization: `Bearer ${grid.operatorSecret}` })).body, [], 'no purchase on the chain');
     t.is((await http<{ bids: number }>(gw.httpUrl + '/api/market/listings/current')).body.bids, 0, 'no bid on the listing');
