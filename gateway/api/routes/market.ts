@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { fail, type Clock } from '../../../protocol/index.ts';
 import { keys, type ListingEntry } from '../../ledger/entities.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { currentListing, history, listingDetail, listingSummary, ordersOf, storageView } from '../../market/views.ts';
+import { currentListing, history, listingDetail, listingSummary, ordersOf, storageView, utilityView } from '../../market/views.ts';
 
 export interface MarketRoutesDeps {
   ledger: Ledger;
@@ -49,4 +49,5 @@ export function marketRoutes(app: FastifyInstance, { ledger, clock }: MarketRout
   }, async (req) => ordersOf(ledger.state, (req.query as { participant?: string }).participant?.toLowerCase(), clock.now()));
 
   app.get('/api/storage', async () => ({ ...storageView(ledger.state, ledger.genesis), t: clock.now() }));
+  app.get('/api/utility', async () => ({ ...utilityView(ledger.state, ledger.genesis, clock.now()), t: clock.now() }));
 }

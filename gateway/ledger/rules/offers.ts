@@ -4,8 +4,8 @@
  * orders (`order`; the dispatcher has checked the authority) — then it must stay
  * within what the household signed.
  */
-import { escrowMicroHec, fail, type TxOf } from '../../../protocol/index.ts';
-import { keys, type OfferEntry, type OrderEntry, type ParticipantEntry } from '../entities.ts';
+import { escrowMicroHec, fail, type Genesis, type TxOf } from '../../../protocol/index.ts';
+import { keys, type ListingEntry, type OfferEntry, type OrderEntry, type ParticipantEntry } from '../entities.ts';
 import { ownMeter, participant, requireParticipantSigner, type Rule, type Signer, type TxContext } from './context.ts';
 import { checkPriceCap, getListing, holdEscrow, requireAcceptingOffers, withdrawOffer } from './marketState.ts';
 import { checkTariffBand, isOnGrid, periodTariff } from './utility.ts';
@@ -31,7 +31,7 @@ function ownerOf(state: StateWriter, signer: Signer, side: 'sell' | 'buy', p: Po
   }
   if (p.meter !== order.meter) fail('E_NOT_OWNER', `standing order ${p.order} is for meter ${order.meter}, not ${p.meter}`, 'body.meter');
   if (p.energyMWh > order.energyMWh) fail('E_OUT_OF_RANGE', `${p.energyMWh} mWh is more than standing order ${p.order} allows per period (${order.energyMWh} mWh)`, 'body.energyMWh');
-  const price = orderPrice(state, ctx, order, p.listing);
+  const price = orderPrice(state, ctx.genesis, order, p.listing);
   if (p.price !== price) {
     fail('E_OUT_OF_RANGE', `an offer for standing order ${p.order} carries the order's price for this period, ${price} µHEC/kWh, not ${p.price}`, p.pricePath);
   }
@@ -47,9 +47,11 @@ function ownerOf(state: StateWriter, signer: Signer, side: 'sell' | 'buy', p: Po
  * reserves at least its feed-in tariff (never above the import tariff) — what the
  * utility would charge or pay anyway (docs/market.md §9.4).
  */
-export function orderPrice(state: StateWriter, ctx: TxContext, order: Pick<OrderEntry, 'side' | 'priceMicroHecPerKWh'>, listing: string): number {
-  if (!isOnGrid(ctx.genesis)) return order.priceMicroHecPerKWh;
-  const t = periodTariff(state, ctx.genesis, getListing(state, listing, 'body.listing').deliveryStart)!;
+export function orderPrice(state: Pick<StateWriter, 'get'>, genesis: Genesis, order: Pick<OrderEntry, 'side' | 'priceMicroHecPerKWh'>, listing: string): number {
+  if (!isOnGrid(genesis)) return order.priceMicroHecPerKWh;
+  const l = state.get<ListingEntry>(keys.listing(listing));
+  if (!l) fail('E_UNKNOWN_LISTING', `there is no kWhListing ${listing}`, 'body.listing');
+  const t = periodTariff(state, genesis, l.deliveryStart)!;
   return order.side === 'buy'
     ? Math.min(order.priceMicroHecPerKWh, t.importMicroHecPerKWh)
     : Math.min(Math.max(order.priceMicroHecPerKWh, t.feedInMicroHecPerKWh), t.importMicroHecPerKWh);

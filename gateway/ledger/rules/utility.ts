@@ -29,7 +29,7 @@ export function putUtility(state: StateWriter, u: UtilityEntry): void {
 export const isOnGrid = (g: Genesis): boolean => g.utility?.mode === 'on-grid';
 
 /** The tariffs of the period starting at `deliveryStart`: genesis's schedule or the latest SetTariff in force. */
-export function periodTariff(state: StateWriter, genesis: Genesis, deliveryStart: number): PeriodTariff | undefined {
+export function periodTariff(state: Pick<StateWriter, 'get'>, genesis: Genesis, deliveryStart: number): PeriodTariff | undefined {
   if (!genesis.utility) return undefined;
   const changes = state.get<TariffsEntry>(keys.tariffs)?.changes ?? [];
   return tariffAt(scheduleAt(genesis.utility.tariff, changes, deliveryStart), deliveryStart);
@@ -121,7 +121,7 @@ export function reserveAllowances(state: StateWriter, ctx: TxContext, l: Listing
 }
 
 /** The allowances of a listing, in meter-index order, for Settle. */
-export function listingAllowances(state: StateWriter, l: ListingEntry): AllowanceEntry[] {
+export function listingAllowances(state: Pick<StateWriter, 'get'>, l: ListingEntry): AllowanceEntry[] {
   const out: AllowanceEntry[] = [];
   for (let n = 0; n < (l.allowances ?? 0); n++) {
     const id = state.get<{ meter: string }>(keys.gridMeter(n))?.meter;
