@@ -100,6 +100,9 @@ export function reserveAllowances(state: StateWriter, ctx: TxContext, l: Listing
   const count = state.get<{ count: number }>(keys.gridMeters)?.count ?? 0;
   const events: TxEvent[] = [];
   const validFrom = Math.max(l.deliveryStart, ctx.blockTime);
+  // The allowance lasts into the next period by the close's lead, so a next token that arrives late
+  // (a slow network, a late close) never cuts the supply; what is used then is billed with the next period.
+  const validUntil = l.deliveryEnd + (l.deliveryStart - l.closesAt);
   for (let n = 0; n < count; n++) {
     const id = state.get<{ meter: string }>(keys.gridMeter(n))?.meter;
     const m = id === undefined ? undefined : state.get<MeterEntry>(keys.meter(id));
@@ -111,7 +114,7 @@ export function reserveAllowances(state: StateWriter, ctx: TxContext, l: Listing
     const entry: AllowanceEntry = { meter: m.meter, owner: owner.email, energyMWh: a.energyMWh, escrowMicroHec: a.escrowMicroHec, importMicroHecPerKWh: tariff.importMicroHecPerKWh };
     state.set(keys.allowance(l.id, m.meter), entry);
     if (a.energyMWh > 0 && validFrom < l.deliveryEnd) {
-      events.push({ kind: 'creditDue', meter: m.meter, energyMWh: a.energyMWh, validFrom, validUntil: l.deliveryEnd, ref: `${l.id}/utility` });
+      events.push({ kind: 'creditDue', meter: m.meter, energyMWh: a.energyMWh, validFrom, validUntil, ref: `${l.id}/utility` });
     }
     if (after.balanceMicroHec < full) {
       events.push({ kind: 'lowBalance', participant: owner.email, meter: m.meter, listing: l.id, balanceMicroHec: after.balanceMicroHec, allowanceMWh: a.energyMWh, fullAllowanceMicroHec: full });

@@ -34,10 +34,10 @@ test('on-grid: a household whose bid lost keeps supply — CloseBidding gives ev
   const closed = w.apply(w.auth({ type: 'CloseBidding', listing: L13 }), at(12, 59));
   const credit = closed.filter((e) => e.kind === 'creditDue');
   t.deepEqual(credit.filter((e) => e.ref === `${L13}/utility`).map((e) => [e.meter, e.energyMWh, e.validFrom, e.validUntil]).sort(), [
-    [w.meter('Zarak'), 5 * KWH, at(13), at(14)],
-    [w.meter('Bilal'), 5 * KWH, at(13), at(14)],
-    [w.meter('Asad'), 5 * KWH, at(13), at(14)],
-    [w.meter('Kamran'), 3_333_333, at(13), at(14)],
+    [w.meter('Zarak'), 5 * KWH, at(13), at(14) + 60_000],
+    [w.meter('Bilal'), 5 * KWH, at(13), at(14) + 60_000],
+    [w.meter('Asad'), 5 * KWH, at(13), at(14) + 60_000],
+    [w.meter('Kamran'), 3_333_333, at(13), at(14) + 60_000],
   ].sort());
   t.is(w.escrow('Kamran'), 1 * HEC, 'Kamran\'s lost bid came back and funds his allowance: all of his 1 HEC');
   t.is(w.balance('Kamran'), 0);
