@@ -144,6 +144,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   } catch (e) {
     // Never leave a gateway running behind a failed run; say so if it was the gateway that died.
     started.stopMeters?.();
+    started.observer?.end(true);
     const gw = started.gw;
     const died = gw?.died;
     await gw?.stop('SIGTERM').catch(() => undefined);
@@ -156,6 +157,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
 interface Started {
   gw?: GatewayProcess;
   stopMeters?: () => void;
+  observer?: MqttClient;
 }
 
 async function run(o: SimulationOptions, started: Started): Promise<SimulationResult> {
@@ -172,14 +174,28 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
   const grid = `sim-${s.seed}`;
 
   // 1. The grid and its gateway.
-  // Blocks no more often than every 50 real ms: a fast clock (a simulated day in a minute) would otherwise ask hundreds a second.
-  await createGrid({ dir: dataDir, grid, genesisTime: simStart - 3_600_000, marketPeriodMs: P, blockPeriodMs: Math.max(1000, Math.round(P / 720), Math.round(s.speed * 50)), clearing: s.clearing, mode: s.grid });
+  // Blocks no more often than every 150 real ms: a fast clock (a simulated day in a minute) would otherwise ask
+  // hundreds a second, and a busy machine would deliver credit tokens after the periods they are for.
+  await createGrid({ dir: dataDir, grid, genesisTime: simStart - 3_600_000, marketPeriodMs: P, blockPeriodMs: Math.max(1000, Math.round(P / 720), Math.round(s.speed * 150)), clearing: s.clearing, mode: s.grid });
   const gw = new GatewayProcess(dataDir, spec, o.gatewayLogLevel ?? 'error');
   started.gw = gw;
   await gw.start();
   const secret = readFileSync(join(dataDir, 'operator.secret'), 'utf8').trim();
   const api = new GatewayClient(gw.url, secret);
   const genesis = await api.get<{ authorities: Array<{ publicKey: string }>; grid: string }>('/api/genesis');
+  // What the market broadcasts, heard from the start as the operator's dashboard would (to check against the
+  // ledger at the end): on a fast clock listings already close while the neighbourhood is being set up.
+  const heard: TradesMessage[] = [];
+  const observer: MqttClient = mqtt.connect(gw.mqttUrl, { clientId: `sim-observer-${s.seed}`, username: 'operator', password: secret, reconnectPeriod: 500 });
+  const subscribed = new Promise<void>((res) => {
+    observer.on('connect', () => observer.subscribe([topics.trades(grid)], () => res()));
+    setTimeout(res, 5000);
+  });
+  observer.on('message', (_t, payload) => {
+    try { heard.push(JSON.parse(payload.toString()) as TradesMessage); } catch { /* counted by the gateway */ }
+  });
+  started.observer = observer;
+  await subscribed;
 
   // The meters' clocks run at the simulation's speed, but TCP and the gateway do not:
   // their connect timeout and reconnect backoff are set so that in real time they wait
@@ -294,14 +310,7 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
     results.forEach((r, i) => { if (r.status === 'rejected') signers[i].nonce--; });
   };
 
-  // 5. What the market broadcasts, heard as the operator's dashboard would (to check against the ledger at the end).
-  const heard: TradesMessage[] = [];
   let lastListing: ListingView | undefined;
-  const observer: MqttClient = mqtt.connect(gw.mqttUrl, { clientId: `sim-observer-${s.seed}`, username: 'operator', password: secret, reconnectPeriod: 500 });
-  observer.on('connect', () => observer.subscribe([topics.trades(grid)]));
-  observer.on('message', (_t, payload) => {
-    try { heard.push(JSON.parse(payload.toString()) as TradesMessage); } catch { /* counted by the gateway */ }
-  });
 
   // 6. Faults, on the simulation clock.
   const outcomes: Check[] = [];
@@ -435,9 +444,10 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
   for (const h of households) h.node.stop();
   await new Promise((r) => setTimeout(r, 1500));
   // Every period the meters measured is billed once its listing settles (at the latest a quarter period after it):
-  // wait for that, up to 15 real seconds, so bills cover the whole run — still listening to the trades broadcast.
-  if (!o.forever) {
-    const until = Date.now() + Math.min(15_000, ((P * 1.5) / s.speed));
+  // wait for that when it takes at most 15 real seconds, so bills cover the whole run — still listening to the
+  // trades broadcast. (On a slower clock the summary says how many periods are not billed yet.)
+  if (!o.forever && (P * 1.5) / s.speed <= 15_000) {
+    const until = Date.now() + (P * 1.5) / s.speed;
     while (Date.now() < until && (await unsettledBefore(api, metered.to).catch(() => 1)) > 0) await new Promise((r) => setTimeout(r, 250));
   }
   observer.end(true);
