@@ -26,6 +26,8 @@ export interface InitOptions {
   participants: Genesis['participants'];
   allocations: Genesis['allocations'];
   maxMintMicroHec?: number;
+  /** The utility connection (docs/market.md §9); absent: none in genesis (the rules before it). */
+  utility?: Genesis['utility'];
   /** Store the authority key unencrypted (demo only). */
   insecure: boolean;
   passphrase?: string;
@@ -72,6 +74,7 @@ export function initGrid(o: InitOptions): InitResult {
     participants: o.participants,
     allocations: o.allocations,
     ...(o.maxMintMicroHec !== undefined ? { maxMintMicroHec: o.maxMintMicroHec } : {}),
+    ...(o.utility ? { utility: o.utility } : {}),
   }, 'genesis');
   checkGenesis(genesis);
   const operatorSecret = newSecret();

@@ -17,6 +17,7 @@ export class Metrics {
   readonly operatorSecretRefused: Counter<'code'>;
   readonly operatorLockouts: Counter;
   readonly httpRefused: Counter<'code'>;
+  readonly lowBalanceWarnings: Counter;
 
   constructor(defaults = true) {
     const r = [this.registry];
@@ -31,6 +32,7 @@ export class Metrics {
     this.blocks = new Counter({ name: 'helios_blocks_total', help: 'Blocks this gateway made', registers: r });
     this.txsCommitted = new Counter({ name: 'helios_txs_committed_total', help: 'Transactions committed in blocks this gateway made', registers: r });
     this.txsRejected = new Counter({ name: 'helios_txs_rejected_total', help: 'Transactions refused, by error code', labelNames: ['code'], registers: r });
+    this.lowBalanceWarnings = new Counter({ name: 'helios_low_balance_warnings_total', help: 'On-grid households whose balance, after a period\'s allowance, no longer covers a full one (docs/market.md §9.3)', registers: r });
     this.creditsIssued = new Counter({ name: 'helios_credit_tokens_issued_total', help: 'Credit tokens signed and sent to meters', registers: r });
     this.operatorSecretRefused = new Counter({ name: 'helios_operator_secret_refused_total', help: 'Operator secret checks refused (MQTT and HTTP): E_WRONG_SECRET, E_LOCKED_OUT, E_RATE_LIMIT', labelNames: ['code'], registers: r });
     this.operatorLockouts = new Counter({ name: 'helios_operator_lockouts_total', help: 'Source addresses locked out for guessing the operator secret', registers: r });

@@ -24,6 +24,7 @@ Usage: helios simulate [options]
   --speed S           simulated seconds per real second (default 60; overrides a scenario's)
   --strategy S        standing (default) | fixed | forecast
   --clearing M        seed | pay-as-bid | pay-as-clear (default pay-as-clear)
+  --grid MODE         on-grid (default: the utility supplies what the market does not) | islanded
   --batteries         give some prosumers a home battery
   --data DIR          keep the grid here (default: a temporary directory)
   --csv FILE          per-period results as CSV
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
       args: argv, strict: true, options: {
         scenario: { type: 'string' }, households: { type: 'string' }, meters: { type: 'string' }, prosumers: { type: 'string' },
         seed: { type: 'string' }, start: { type: 'string' }, duration: { type: 'string' }, speed: { type: 'string' },
-        strategy: { type: 'string' }, clearing: { type: 'string' }, batteries: { type: 'boolean' }, data: { type: 'string' },
+        strategy: { type: 'string' }, clearing: { type: 'string' }, grid: { type: 'string' }, batteries: { type: 'boolean' }, data: { type: 'string' },
         csv: { type: 'string' }, quiet: { type: 'boolean' },
       },
     }));
@@ -66,10 +67,12 @@ export async function run(argv: string[]): Promise<number> {
       speed: num('speed', v.speed),
       strategy: v.strategy as GenerateOptions['strategy'],
       clearing: v.clearing as GenerateOptions['clearing'],
+      grid: v.grid as GenerateOptions['grid'],
       batteries: v.batteries,
     };
     if (g.strategy && !['standing', 'fixed', 'forecast'].includes(g.strategy)) throw new Error('--strategy must be standing, fixed or forecast');
     if (g.clearing && !['seed', 'pay-as-bid', 'pay-as-clear'].includes(g.clearing)) throw new Error('--clearing must be seed, pay-as-bid or pay-as-clear');
+    if (g.grid && !['on-grid', 'islanded'].includes(g.grid)) throw new Error('--grid must be on-grid or islanded');
     const scenario = v.scenario ? loadScenario(v.scenario, g) : generate(g);
     // Flags given beside a scenario file win over its fields: a tester shortens or speeds up a saved scenario.
     if (v.scenario && g.durationMinutes !== undefined) scenario.durationMinutes = g.durationMinutes;

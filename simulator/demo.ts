@@ -9,8 +9,10 @@ helios demo — a gateway and a simulated neighbourhood, live in the terminal
 
 Makes a fresh grid in ./data/demo-<time>, starts "helios gateway" on a clock sixty
 times faster than real time (one market hour per real minute) and twelve
-simulated households (five with rooftop solar) trading through standing orders.
-The terminal shows the market, the last clearing price, balances and relays;
+simulated households (five with rooftop solar) trading through standing orders,
+on an on-grid microgrid: the utility covers what the market does not, from each
+household's balance. The terminal shows the market, the last clearing price, the
+utility's figures, unmet load, balances and relays;
 the gateway's HTTP API and MQTT broker are open on localhost to look around.
 Ctrl-C stops everything cleanly; the grid stays in its directory for
 "helios ledger verify --data <dir>".

@@ -38,6 +38,8 @@ export interface GridOptions {
   marketPeriodMs: number;
   blockPeriodMs: number;
   clearing: string;
+  /** on-grid | islanded (helios init --mode). */
+  mode: string;
 }
 
 /** `helios init` with an insecure demo key (a simulation's grid is thrown away). */
@@ -46,7 +48,7 @@ export async function createGrid(o: GridOptions): Promise<{ http: number; mqtt: 
   const mqtt = await freePort();
   const r = spawnSync(process.execPath, [heliosBin, 'init', '--data', o.dir, '--grid', o.grid, '--name', 'Simulated neighbourhood',
     '--insecure-demo-key', '--genesis-time', String(o.genesisTime), '--market-period', String(o.marketPeriodMs),
-    '--block-period', String(o.blockPeriodMs), '--clearing', o.clearing,
+    '--block-period', String(o.blockPeriodMs), '--clearing', o.clearing, '--mode', o.mode,
     '--http-port', String(http), '--mqtt-port', String(mqtt), '--mqtt-tls-port', 'off', '--mqtt-ws-port', 'off'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`helios init failed:\n${r.stderr}${r.stdout}`);
   return { http, mqtt };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  anchoredClock, canonicalize, formatHec, formatKWh, generateKeyPair, systemClock, toBase64url, topics, utf8Encode,
+  anchoredClock, canonicalize, formatHec, formatKWh, generateKeyPair, paymentMicroHec, systemClock, toBase64url, topics, utf8Encode,
   type Clock, type KeyPair, type TradesMessage, type TxBody,
 } from '../protocol/index.ts';
 import { createNodeMeter, opensslSigner, PacketMqttTransport, type NodeMeter } from '../firmware/platform/node/index.ts';
@@ -49,6 +49,8 @@ export interface SimulationResult {
   checks: Check[];
   summary: string;
   periods: PeriodRow[];
+  /** The grid connection's figures (docs/simulator.md, "Unmet load and the utility"). */
+  grid: GridFigures;
   rejected: Record<string, number>;
   stats: {
     readings: number; trades: number; tradedMWh: number; meters: number; simMinutes: number; realSeconds: number; rssMiB: number; cpuSeconds: number;
@@ -74,6 +76,34 @@ export interface PeriodRow {
   storageCreditMicroHec: number | null;
 }
 
+export interface HouseholdFigures {
+  name: string;
+  role: string;
+  /** Energy its load wanted while its relay was open, from the first delivery period on. */
+  unmetMWh: number;
+  unmetHours: number;
+  balanceMicroHec: number;
+  /** Tokens it spent on energy over the run (initial − balance − escrow): negative when it earned. */
+  billMicroHec: number;
+  /** What the same metered energy would have cost buying from (and selling to) the utility alone. */
+  utilityOnlyMicroHec: number;
+}
+
+export interface GridFigures {
+  mode: 'on-grid' | 'islanded';
+  unmetMWh: number;
+  unmetHouseholdHours: number;
+  /** Energy the utility supplied and bought, as the settled listings billed it. */
+  utilityImportMWh: number;
+  utilityExportMWh: number;
+  /** Metered import of all households over the billed window, and of it what neighbours delivered. */
+  importMWh: number;
+  p2pMWh: number;
+  /** Delivery periods the run left unsettled (their energy is not billed). */
+  unsettled: number;
+  households: HouseholdFigures[];
+}
+
 interface Household {
   spec: HouseholdSpec;
   model: HouseholdModel;
@@ -90,6 +120,7 @@ interface ListingView {
   state: string;
   deliveryStart: number;
   closesAt: number;
+  opened?: { t: number };
   offers: number;
   bids: number;
   offeredMWh: number;
@@ -113,6 +144,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   } catch (e) {
     // Never leave a gateway running behind a failed run; say so if it was the gateway that died.
     started.stopMeters?.();
+    started.observer?.end(true);
     const gw = started.gw;
     const died = gw?.died;
     await gw?.stop('SIGTERM').catch(() => undefined);
@@ -125,6 +157,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
 interface Started {
   gw?: GatewayProcess;
   stopMeters?: () => void;
+  observer?: MqttClient;
 }
 
 async function run(o: SimulationOptions, started: Started): Promise<SimulationResult> {
@@ -141,13 +174,28 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
   const grid = `sim-${s.seed}`;
 
   // 1. The grid and its gateway.
-  await createGrid({ dir: dataDir, grid, genesisTime: simStart - 3_600_000, marketPeriodMs: P, blockPeriodMs: Math.max(1000, Math.round(P / 720)), clearing: s.clearing });
+  // Blocks no more often than every 150 real ms: a fast clock (a simulated day in a minute) would otherwise ask
+  // hundreds a second, and a busy machine would deliver credit tokens after the periods they are for.
+  await createGrid({ dir: dataDir, grid, genesisTime: simStart - 3_600_000, marketPeriodMs: P, blockPeriodMs: Math.max(1000, Math.round(P / 720), Math.round(s.speed * 150)), clearing: s.clearing, mode: s.grid });
   const gw = new GatewayProcess(dataDir, spec, o.gatewayLogLevel ?? 'error');
   started.gw = gw;
   await gw.start();
   const secret = readFileSync(join(dataDir, 'operator.secret'), 'utf8').trim();
   const api = new GatewayClient(gw.url, secret);
   const genesis = await api.get<{ authorities: Array<{ publicKey: string }>; grid: string }>('/api/genesis');
+  // What the market broadcasts, heard from the start as the operator's dashboard would (to check against the
+  // ledger at the end): on a fast clock listings already close while the neighbourhood is being set up.
+  const heard: TradesMessage[] = [];
+  const observer: MqttClient = mqtt.connect(gw.mqttUrl, { clientId: `sim-observer-${s.seed}`, username: 'operator', password: secret, reconnectPeriod: 500 });
+  const subscribed = new Promise<void>((res) => {
+    observer.on('connect', () => observer.subscribe([topics.trades(grid)], () => res()));
+    setTimeout(res, 5000);
+  });
+  observer.on('message', (_t, payload) => {
+    try { heard.push(JSON.parse(payload.toString()) as TradesMessage); } catch { /* counted by the gateway */ }
+  });
+  started.observer = observer;
+  await subscribed;
 
   // The meters' clocks run at the simulation's speed, but TCP and the gateway do not:
   // their connect timeout and reconnect backoff are set so that in real time they wait
@@ -219,12 +267,19 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
   const refusedOrder = orders.find((r) => r.status === 'rejected');
   if (refusedOrder) throw new Error(`a standing order was refused: ${refusedOrder.code} ${refusedOrder.message}`);
   const placed = new Set<string>();
+  let billedFrom = Number.MAX_SAFE_INTEGER;
   const tradePerPeriod = async (l: ListingView) => {
     if (l.state !== 'ACCEPT_OFFERS' || placed.has(l.id) || clock.now() >= l.closesAt) return;
     // The first listing opened before any standing order existed, and a new meter has no
     // history to forecast from: like new households, everyone offers or bids by hand once.
     const first = placed.size === 0;
     placed.add(l.id);
+    // Unmet load counts from the first delivery period whose listing opened after the meters started:
+    // before it no credit of any kind could have been arranged in time.
+    if (first) {
+      billedFrom = l.deliveryStart + ((l.opened?.t ?? 0) < metered.from ? P : 0);
+      for (const h of households) h.node.household?.countUnmetFrom(billedFrom);
+    }
     // The neighbourhood's forecast surplus for the period: PV minus load, from the same models the meters run on.
     const mid = l.deliveryStart + P / 2;
     let surplusW = 0;
@@ -255,14 +310,7 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
     results.forEach((r, i) => { if (r.status === 'rejected') signers[i].nonce--; });
   };
 
-  // 5. What the market broadcasts, heard as the operator's dashboard would (to check against the ledger at the end).
-  const heard: TradesMessage[] = [];
   let lastListing: ListingView | undefined;
-  const observer: MqttClient = mqtt.connect(gw.mqttUrl, { clientId: `sim-observer-${s.seed}`, username: 'operator', password: secret, reconnectPeriod: 500 });
-  observer.on('connect', () => observer.subscribe([topics.trades(grid)]));
-  observer.on('message', (_t, payload) => {
-    try { heard.push(JSON.parse(payload.toString()) as TradesMessage); } catch { /* counted by the gateway */ }
-  });
 
   // 6. Faults, on the simulation clock.
   const outcomes: Check[] = [];
@@ -395,14 +443,30 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
   metered.to = clock.now();
   for (const h of households) h.node.stop();
   await new Promise((r) => setTimeout(r, 1500));
+  // Every period the meters measured is billed once its listing settles (at the latest a quarter period after it):
+  // wait for that when it takes at most 15 real seconds, so bills cover the whole run — still listening to the
+  // trades broadcast. (On a slower clock the summary says how many periods are not billed yet.)
+  if (!o.forever && (P * 1.5) / s.speed <= 15_000) {
+    const until = Date.now() + (P * 1.5) / s.speed;
+    while (Date.now() < until && (await unsettledBefore(api, metered.to).catch(() => 1)) > 0) await new Promise((r) => setTimeout(r, 250));
+  }
+  // Trades of a close committed from here on may still be on their way: the check compares the closes before it.
+  const heardUntil = clock.now();
+  await new Promise((r) => setTimeout(r, 500));
   observer.end(true);
-  const result = await report(o, s, api, gw, households, heard, minted, outcomes, faultLog, ackedBeforeRestart, faultState, dataDir, realStart, cpuStart, totals, metered);
+  const result = await report(o, s, api, gw, households, heard, minted, outcomes, faultLog, ackedBeforeRestart, faultState, dataDir, realStart, cpuStart, totals, { ...metered, billedFrom, heardUntil });
   await gw.stop('SIGTERM');
   const v = gw.verify();
   result.stats.run = runStats;
   result.checks.push({ name: 'helios ledger verify replays the whole chain', ok: v.ok, detail: v.output.split('\n').slice(-1)[0] ?? '' });
   result.ok = result.checks.every((c) => c.ok);
   return result;
+}
+
+/** Listings whose delivery began before `t` and that are not settled yet. */
+async function unsettledBefore(api: GatewayClient, t: number): Promise<number> {
+  const hist = await api.get<Array<{ state: string; deliveryStart: number }>>('/api/market/history?limit=1000');
+  return hist.filter((l) => l.deliveryStart < t && l.state !== 'SETTLED').length;
 }
 
 function loginBody(grid: string, id: string, client: string, now: number) {
@@ -422,6 +486,8 @@ async function liveView(api: GatewayClient, gw: GatewayProcess, clock: Clock, ho
   const parts = await api.get<Array<{ email: string; balanceMicroHec: number; escrowMicroHec: number }>>('/api/participants').catch(() => []);
   const storage = await api.get<{ storedMWh: number; capacityMWh: number }>('/api/storage').catch(() => undefined);
   const hist = await api.get<Array<{ id: string; tradedMWh?: number; trades?: number; clearingPriceMicroHecPerKWh?: number; state: string }>>('/api/market/history?limit=6').catch(() => []);
+  const utility = await api.get<UtilityView>('/api/utility').catch(() => undefined);
+  const unmet = households.reduce((a, h) => a + (h.node.household?.unmet(clock.now()).energyMWh ?? 0), 0);
   const lastCleared = hist.find((x) => x.clearingPriceMicroHecPerKWh !== undefined);
   const bal = new Map(parts.map((p) => [p.email, p]));
   const t = (ms: number) => new Date(ms).toISOString().slice(11, 16);
@@ -432,14 +498,15 @@ async function liveView(api: GatewayClient, gw: GatewayProcess, clock: Clock, ho
     l ? `Market   listing ${l.id}  ${l.state.padEnd(14)} offers ${l.offers} (${formatKWh(l.offeredMWh)})  bids ${l.bids} (${formatKWh(l.bidMWh)})  bidding closes ${t(l.closesAt)}` : 'Market   no listing open yet',
     lastCleared ? `         last clearing ${lastCleared.id}: ${formatHec(lastCleared.clearingPriceMicroHecPerKWh!)}/kWh, ${formatKWh(lastCleared.tradedMWh ?? 0)} in ${lastCleared.trades ?? 0} trades` : '         no auction has cleared yet',
     storage ? `Storage  ${formatKWh(storage.storedMWh)} of ${formatKWh(storage.capacityMWh)}` : '',
+    utility ? `Grid     ${utility.mode}${utility.current ? ` — utility import ${formatHec(utility.current.importMicroHecPerKWh)}/kWh, feed-in ${formatHec(utility.current.feedInMicroHecPerKWh)}/kWh` : ''}; utility supplied ${formatKWh(utility.account.importMWh)}, bought ${formatKWh(utility.account.exportMWh)}; unmet load ${formatKWh(unmet)}` : '',
     '',
-    'Household          role       balance        escrow     relay    power     imported    exported',
+    'Household          role       balance        escrow     relay    power     imported    exported   unmet load',
   ];
   for (const h of households.slice(0, 20)) {
     const snap = h.node.meter.snapshot();
     const p = bal.get(h.spec.email);
     const relay = h.spec.role === 'prosumer' ? '—' : snap.relay === 'closed' ? 'closed' : 'OPEN';
-    lines.push(`${h.spec.name.padEnd(18)} ${h.spec.role.padEnd(9)} ${(p ? formatHec(p.balanceMicroHec) : '?').padStart(13)} ${(p ? formatHec(p.escrowMicroHec) : '?').padStart(13)} ${relay.padEnd(7)} ${String(snap.powerW).padStart(6)} W ${formatKWh(snap.importMWh).padStart(11)} ${formatKWh(snap.exportMWh).padStart(11)}`);
+    lines.push(`${h.spec.name.padEnd(18)} ${h.spec.role.padEnd(9)} ${(p ? formatHec(p.balanceMicroHec) : '?').padStart(13)} ${(p ? formatHec(p.escrowMicroHec) : '?').padStart(13)} ${relay.padEnd(7)} ${String(snap.powerW).padStart(6)} W ${formatKWh(snap.importMWh).padStart(11)} ${formatKWh(snap.exportMWh).padStart(11)} ${formatKWh(h.node.household?.unmet(clock.now()).energyMWh ?? 0).padStart(12)}`);
   }
   if (households.length > 20) lines.push(`… and ${households.length - 20} more`);
   lines.push('', 'Ctrl-C stops the demo cleanly.');
@@ -449,15 +516,16 @@ async function liveView(api: GatewayClient, gw: GatewayProcess, clock: Clock, ho
 async function report(
   o: SimulationOptions, s: Scenario, api: GatewayClient, gw: GatewayProcess, households: Household[], heard: TradesMessage[], minted: number,
   outcomes: Check[], faultLog: string[], ackedBeforeRestart: Map<string, number[]>, faultState: { futureBefore: number; badSigBefore: number; notAuthBefore: number },
-  dataDir: string, realStart: number, cpuStart: NodeJS.CpuUsage, totals: CounterTotals, metered: { from: number; to: number },
+  dataDir: string, realStart: number, cpuStart: NodeJS.CpuUsage, totals: CounterTotals, metered: { from: number; to: number; billedFrom: number; heardUntil: number },
 ): Promise<SimulationResult> {
   const checks: Check[] = [...outcomes];
   totals.observe(await api.counters());
   const counters = new Map(totals.entries());
   const participants = await api.get<Array<{ email: string; balanceMicroHec: number; escrowMicroHec: number }>>('/api/participants');
   const storage = await api.get<{ fundMicroHec: number; storedMWh: number; capacityMWh: number }>('/api/storage');
-  const held = participants.reduce((a, p) => a + p.balanceMicroHec + p.escrowMicroHec, 0) + storage.fundMicroHec;
-  checks.push({ name: 'tokens conserved: balances + escrow + storage fund = minted', ok: held === minted, detail: `${formatHec(held)} held, ${formatHec(minted)} minted` });
+  const utility = await api.get<UtilityView>('/api/utility');
+  const held = participants.reduce((a, p) => a + p.balanceMicroHec + p.escrowMicroHec, 0) + storage.fundMicroHec + utility.account.balanceMicroHec;
+  checks.push({ name: 'tokens conserved: balances + escrow + storage fund + utility account = minted', ok: held === minted, detail: `${formatHec(held)} held (utility ${formatHec(utility.account.balanceMicroHec)}), ${formatHec(minted)} minted` });
   const negative = participants.filter((p) => p.balanceMicroHec < 0 || p.escrowMicroHec < 0);
   checks.push({ name: 'no balance or escrow is negative', ok: negative.length === 0, detail: negative.length ? negative.map((p) => p.email).join(', ') : `${participants.length} accounts` });
 
@@ -519,13 +587,19 @@ async function report(
   const periods: PeriodRow[] = [];
   let ledgerTraded = 0;
   let ledgerTrades = 0;
+  let closedBeforeTraded = 0;
+  let closedBeforeTrades = 0;
   let paid = 0;
   for (const { id } of hist.reverse()) {
-    const l = await api.get<ListingView & { trades: Array<{ energyMWh: number; paymentMicroHec: number }> }>(`/api/market/listings/${id}`);
+    const l = await api.get<ListingView & { trades: Array<{ energyMWh: number; paymentMicroHec: number }>; closed?: { t: number } }>(`/api/market/listings/${id}`);
     const tt = l.settlement?.totals;
     const tradedMWh = l.trades.reduce((a, t) => a + t.energyMWh, 0);
     ledgerTraded += tradedMWh;
     ledgerTrades += l.trades.length;
+    if (l.closed && l.closed.t < metered.heardUntil) {
+      closedBeforeTraded += tradedMWh;
+      closedBeforeTrades += l.trades.length;
+    }
     paid += l.trades.reduce((a, t) => a + t.paymentMicroHec, 0);
     periods.push({
       listing: l.id, state: l.state, offers: l.offers, bids: l.bids, offeredMWh: l.offeredMWh, bidMWh: l.bidMWh, trades: l.trades.length, tradedMWh,
@@ -536,7 +610,7 @@ async function report(
   }
   const heardTraded = heard.reduce((a, m) => a + m.trades.reduce((b, t) => b + t.energyMWh, 0), 0);
   const heardTrades = heard.reduce((a, m) => a + m.trades.length, 0);
-  checks.push({ name: 'the summary matches the ledger: trades broadcast = trades on the chain', ok: heardTraded === ledgerTraded && heardTrades === ledgerTrades, detail: `${heardTrades} trades, ${formatKWh(heardTraded)} heard; ${ledgerTrades} trades, ${formatKWh(ledgerTraded)} on the ledger` });
+  checks.push({ name: 'the summary matches the ledger: trades broadcast = trades on the chain', ok: heardTraded === closedBeforeTraded && heardTrades === closedBeforeTrades, detail: `${heardTrades} trades, ${formatKWh(heardTraded)} heard; ${closedBeforeTrades} trades, ${formatKWh(closedBeforeTraded)} on the ledger from the closes before the observer stopped (${ledgerTrades} in all)` });
 
   // Energy: PV produced (the model, integrated per minute), metered import and export.
   let pvWh = 0;
@@ -559,6 +633,7 @@ async function report(
   const sold = settled.reduce((a, p) => a + (p.soldMWh ?? 0), 0);
   const delivered = settled.reduce((a, p) => a + (p.deliveredMWh ?? 0), 0);
   const avgPrice = ledgerTraded > 0 ? Math.round((paid * 1_000_000) / ledgerTraded) : 0;
+  const grid = await gridFigures(api, s, households, participants, utility, periods, metered);
   const cpu = process.cpuUsage(cpuStart);
   const rssMiB = Math.round(process.memoryUsage().rss / 1048576);
   const realSeconds = (Date.now() - realStart) / 1000;
@@ -571,6 +646,7 @@ async function report(
     row('energy traded', `${formatKWh(ledgerTraded)} in ${ledgerTrades} trades over ${periods.length} listings`),
     row('average price paid', ledgerTraded ? `${formatHec(avgPrice)} per kWh` : '—'),
     row('settled listings: sold / delivered', settled.length ? `${formatKWh(sold)} / ${formatKWh(delivered)} (shortfall ${formatKWh(sold - delivered)})` : 'none settled yet'),
+    ...gridSummary(grid, utility, row),
     row('community storage', `${formatKWh(storage.storedMWh)} of ${formatKWh(storage.capacityMWh)}, fund ${formatHec(storage.fundMicroHec)}`),
     row('readings stored', String(counters.get('helios_readings_accepted_total') ?? 0)),
     row('messages refused, by code', Object.keys(rejected).length ? Object.entries(rejected).map(([k, v]) => `${k} ×${v}`).join(', ') : 'none'),
@@ -585,9 +661,79 @@ async function report(
     writeFileSync(o.csv, [head, ...periods.map((p) => [p.listing, p.state, p.offers, p.bids, kwh(p.offeredMWh), kwh(p.bidMWh), p.trades, kwh(p.tradedMWh), hec(p.clearingPriceMicroHecPerKWh), kwh(p.soldMWh), kwh(p.deliveredMWh), hec(p.paidToSellersMicroHec), hec(p.refundedMicroHec), hec(p.storageCreditMicroHec)].join(','))].join('\n') + '\n');
   }
   return {
-    ok: false, dataDir, checks, summary, periods, rejected,
+    ok: false, dataDir, checks, summary, periods, rejected, grid,
     stats: { readings: counters.get('helios_readings_accepted_total') ?? 0, trades: ledgerTrades, tradedMWh: ledgerTraded, meters: households.length, simMinutes: Math.round((simEnd - metered.from) / 60_000), realSeconds, rssMiB, cpuSeconds: (cpu.user + cpu.system) / 1e6, run: { seconds: 0, readings: 0, cpuSeconds: 0, peakRssMiB: 0, setupSeconds: 0, gatewayCpuSeconds: 0, gatewayPeakRssMiB: 0, gatewayPeakHeapMiB: 0, secondHalfReadingsPerSec: 0 } },
   };
+}
+
+interface UtilityView {
+  mode: 'on-grid' | 'islanded';
+  current?: { importMicroHecPerKWh: number; feedInMicroHecPerKWh: number };
+  account: { balanceMicroHec: number; importMWh: number; exportMWh: number; unbilledMicroHec: number };
+}
+
+/**
+ * Unmet load, the utility's energy, the P2P share and each household's bill against
+ * buying everything from the utility. Bills are over what the settled listings billed:
+ * from the first delivery period to the end of the last settled one.
+ */
+async function gridFigures(
+  api: GatewayClient, s: Scenario, households: Household[], participants: Array<{ email: string; balanceMicroHec: number; escrowMicroHec: number }>,
+  utility: UtilityView, periods: PeriodRow[], metered: { to: number; billedFrom: number },
+): Promise<GridFigures> {
+  const P = s.marketPeriodMinutes * 60_000;
+  const settled = periods.filter((p) => p.state === 'SETTLED');
+  const billedTo = settled.reduce((a, p) => Math.max(a, Date.parse(p.listing) + P), 0);
+  const unsettled = periods.filter((p) => p.state !== 'SETTLED' && Date.parse(p.listing) < metered.to).length;
+  const tariff = utility.current ?? { importMicroHecPerKWh: 0, feedInMicroHecPerKWh: 0 };
+  const byEmail = new Map(participants.map((p) => [p.email, p]));
+  const rows: HouseholdFigures[] = [];
+  let importMWh = 0;
+  await pool(households, 16, async (h) => {
+    const e = billedTo > metered.billedFrom
+      ? await api.get<{ importMWh: number; exportMWh: number }>(`/api/meters/${h.node.meter.meterId}/energy?from=${metered.billedFrom}&to=${billedTo}`)
+      : { importMWh: 0, exportMWh: 0 };
+    importMWh += e.importMWh;
+    const u = h.node.household?.unmet(metered.to) ?? { energyMWh: 0, durationMs: 0 };
+    const p = byEmail.get(h.spec.email);
+    rows.push({
+      name: h.spec.name, role: h.spec.role, unmetMWh: u.energyMWh, unmetHours: u.durationMs / 3_600_000,
+      balanceMicroHec: p?.balanceMicroHec ?? 0,
+      billMicroHec: h.spec.initialMicroHec - (p ? p.balanceMicroHec + p.escrowMicroHec : 0),
+      utilityOnlyMicroHec: paymentMicroHec(e.importMWh, tariff.importMicroHecPerKWh) - paymentMicroHec(e.exportMWh, tariff.feedInMicroHecPerKWh),
+    });
+  });
+  rows.sort((a, b) => households.findIndex((h) => h.spec.name === a.name) - households.findIndex((h) => h.spec.name === b.name));
+  return {
+    mode: s.grid,
+    unmetMWh: rows.reduce((a, r) => a + r.unmetMWh, 0),
+    unmetHouseholdHours: rows.reduce((a, r) => a + r.unmetHours, 0),
+    utilityImportMWh: utility.account.importMWh,
+    utilityExportMWh: utility.account.exportMWh,
+    importMWh,
+    p2pMWh: settled.reduce((a, p) => a + (p.deliveredMWh ?? 0), 0),
+    unsettled,
+    households: rows,
+  };
+}
+
+function gridSummary(g: GridFigures, u: UtilityView, row: (a: string, b: string) => string): string[] {
+  const share = g.importMWh > 0 ? `${((100 * g.p2pMWh) / g.importMWh).toFixed(1)} %` : '—';
+  const tariff = u.current ? `import ${formatHec(u.current.importMicroHecPerKWh)}/kWh, feed-in ${formatHec(u.current.feedInMicroHecPerKWh)}/kWh` : 'no tariff';
+  const lines = [
+    row('grid', `${g.mode}${g.mode === 'on-grid' ? ` (utility ${tariff})` : ` (reference ${tariff})`}`),
+    row('unmet load (relay open, load wanting)', `${formatKWh(g.unmetMWh)} over ${g.unmetHouseholdHours.toFixed(2)} household-hours`),
+    row('utility import / export (billed)', `${formatKWh(g.utilityImportMWh)} / ${formatKWh(g.utilityExportMWh)}`),
+    row('P2P share of consumption', `${share} (${formatKWh(g.p2pMWh)} of ${formatKWh(g.importMWh)} imported in settled periods)`),
+    ...(g.unsettled ? [row('not yet settled (not billed)', `${g.unsettled} period(s)`)] : []),
+    '  household          role       unmet load      bill (HEC)  utility only (HEC)   saving',
+  ];
+  for (const h of g.households.slice(0, 20)) {
+    const saving = h.utilityOnlyMicroHec - h.billMicroHec;
+    lines.push(`  ${h.name.padEnd(18)} ${h.role.padEnd(9)} ${formatKWh(h.unmetMWh).padStart(11)} ${(h.billMicroHec / 1e6).toFixed(3).padStart(14)} ${(h.utilityOnlyMicroHec / 1e6).toFixed(3).padStart(19)} ${(saving / 1e6).toFixed(3).padStart(8)}`);
+  }
+  if (g.households.length > 20) lines.push(`  … and ${g.households.length - 20} more`);
+  return lines;
 }
 
 function byNameOf(households: Household[], name: string): Household {

@@ -34,6 +34,8 @@ export interface Scenario {
   cloudiness: number;
   marketPeriodMinutes: number;
   clearing: 'seed' | 'pay-as-bid' | 'pay-as-clear';
+  /** The utility connection (docs/market.md §9), at `helios init`'s default tariffs. */
+  grid: 'on-grid' | 'islanded';
   households: HouseholdSpec[];
   faults: Fault[];
   /** Reading period of the meters, simulated seconds. */
@@ -50,6 +52,7 @@ export interface GenerateOptions {
   strategy?: Strategy;
   batteries?: boolean;
   clearing?: Scenario['clearing'];
+  grid?: Scenario['grid'];
   marketPeriodMinutes?: number;
 }
 
@@ -101,13 +104,14 @@ export function generate(o: GenerateOptions = {}): Scenario {
     cloudiness: 0.3,
     marketPeriodMinutes: o.marketPeriodMinutes ?? 60,
     clearing: o.clearing ?? 'pay-as-clear',
+    grid: o.grid ?? 'on-grid',
     households,
     faults: [],
     readingPeriodSeconds: 60,
   };
 }
 
-const SCENARIO_FIELDS = ['name', 'seed', 'start', 'durationMinutes', 'speed', 'households', 'strategy', 'batteries', 'clearing', 'marketPeriodMinutes', 'site', 'cloudiness', 'readingPeriodSeconds', 'faults'];
+const SCENARIO_FIELDS = ['name', 'seed', 'start', 'durationMinutes', 'speed', 'households', 'strategy', 'batteries', 'clearing', 'grid', 'marketPeriodMinutes', 'site', 'cloudiness', 'readingPeriodSeconds', 'faults'];
 const HOUSEHOLD_FIELDS = ['name', 'email', 'role', 'load', 'pv', 'battery', 'strategy', 'priceHec', 'maxPerPeriodKWh', 'initialHec'];
 const FAULT_FIELDS: Record<Fault['kind'], string[]> = {
   'meter-offline': ['household', 'at', 'forMinutes'],
@@ -155,6 +159,7 @@ function checkScenarioFile(raw: unknown): asserts raw is Record<string, unknown>
   optionalNumber('readingPeriodSeconds', raw.readingPeriodSeconds, 1, 3600, true);
   optionalOneOf('strategy', raw.strategy, STRATEGIES);
   optionalOneOf('clearing', raw.clearing, CLEARINGS);
+  optionalOneOf('grid', raw.grid, ['on-grid', 'islanded']);
   if (raw.batteries !== undefined && typeof raw.batteries !== 'boolean') fail('E_BAD_SCENARIO', 'batteries must be true or false');
   if (raw.site !== undefined) {
     if (!isObject(raw.site)) fail('E_BAD_SCENARIO', 'site must be { latitude, longitude, utcOffsetHours }');
@@ -227,6 +232,7 @@ export function scenarioFrom(raw: Record<string, unknown>, path: string, overrid
     strategy: (raw.strategy as Strategy) ?? overrides.strategy,
     batteries: (raw.batteries as boolean) ?? overrides.batteries,
     clearing: (raw.clearing as Scenario['clearing']) ?? overrides.clearing,
+    grid: (raw.grid as Scenario['grid']) ?? overrides.grid,
     marketPeriodMinutes: (raw.marketPeriodMinutes as number) ?? overrides.marketPeriodMinutes,
   });
   const s: Scenario = {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseHec, parseKWh, CLEARING_MECHANISMS, type ClearingMechanism, type Genesis } from '../../protocol/index.ts';
+import { formatHec, formatKWh, parseHec, parseKWh, CLEARING_MECHANISMS, type ClearingMechanism, type Genesis } from '../../protocol/index.ts';
 import { initGrid } from '../init.ts';
 import { guard, parse, passphrase, UsageError } from './util.ts';
 
@@ -21,6 +21,16 @@ Usage: helios init [options]
   --storage-buy-price HEC    paid per kWh exported into storage (default 0.08)
   --storage-sell-price HEC   charged per kWh drawn from storage (default 0.25)
   --max-mint HEC             largest single Mint (default: no limit)
+  --mode MODE                the utility connection (docs/market.md §9): on-grid (default: the
+                             utility sells what the market does not cover and buys surplus
+                             nobody bought) or islanded (no utility; imbalance at storage prices)
+  --import-tariff HEC        utility price per kWh imported (default 0.30)
+  --feed-in-tariff HEC       utility price per kWh fed in (default 0.05; at most the import tariff)
+  --time-of-use LIST         a time-of-use schedule: HOUR=IMPORT/FEEDIN,… by UTC hour, e.g.
+                             "7=0.30/0.05,17=0.45/0.06,22=0.20/0.04" (hours before the first
+                             use --import-tariff/--feed-in-tariff)
+  --allowance KWH            on-grid: most energy per meter and period the utility supplies on
+                             prepaid credit from the household's balance (default 10)
   --authority-name NAME      this gateway's authority name (default "gateway-1")
   --extra-authority KEY[:NAME]  another authority's public key (repeat; slot order follows)
   --participants FILE        JSON array of {name, email, role, publicKey, allocationHec?} to register at genesis
@@ -89,6 +99,11 @@ export function run(argv: string[]): Promise<number> {
       'storage-buy-price': { type: 'string', default: '0.08' },
       'storage-sell-price': { type: 'string', default: '0.25' },
       'max-mint': { type: 'string' },
+      mode: { type: 'string', default: 'on-grid' },
+      'import-tariff': { type: 'string', default: '0.30' },
+      'feed-in-tariff': { type: 'string', default: '0.05' },
+      'time-of-use': { type: 'string' },
+      allowance: { type: 'string', default: '10' },
       'authority-name': { type: 'string', default: 'gateway-1' },
       'extra-authority': { type: 'string', multiple: true, default: [] },
       participants: { type: 'string' },
@@ -114,6 +129,21 @@ export function run(argv: string[]): Promise<number> {
     if (!(CLEARING_MECHANISMS as readonly string[]).includes(v.clearing!)) {
       throw new UsageError(`--clearing must be one of ${CLEARING_MECHANISMS.join(', ')}`);
     }
+    if (v.mode !== 'on-grid' && v.mode !== 'islanded') throw new UsageError(`--mode must be on-grid or islanded, got ${v.mode}`);
+    const timeOfUse = v['time-of-use']?.split(',').map((part) => {
+      const m = /^(\d{1,2})=([\d.]+)\/([\d.]+)$/.exec(part.trim());
+      if (!m || Number(m[1]) > 23) throw new UsageError(`--time-of-use: "${part}" is not HOUR=IMPORT/FEEDIN with an hour 0–23 (e.g. 17=0.45/0.06)`);
+      return { fromHourUtc: Number(m[1]), importMicroHecPerKWh: hec('time-of-use', m[2]), feedInMicroHecPerKWh: hec('time-of-use', m[3]) };
+    });
+    const utility: NonNullable<Genesis['utility']> = {
+      mode: v.mode,
+      tariff: {
+        importMicroHecPerKWh: hec('import-tariff', v['import-tariff']!),
+        feedInMicroHecPerKWh: hec('feed-in-tariff', v['feed-in-tariff']!),
+        ...(timeOfUse ? { timeOfUse } : {}),
+      },
+      allowanceMWh: parseKWh(v.allowance!),
+    };
     const participants: Genesis['participants'] = [];
     const allocations: Genesis['allocations'] = [];
     if (v.participants) {
@@ -157,6 +187,7 @@ export function run(argv: string[]): Promise<number> {
       participants,
       allocations,
       maxMintMicroHec: v['max-mint'] ? hec('max-mint', v['max-mint']) : undefined,
+      utility,
       insecure,
       passphrase: pass,
       t: genesisTime(v['genesis-time']),
@@ -172,6 +203,8 @@ export function run(argv: string[]): Promise<number> {
     out.write(`  genesis        ${r.paths.genesis}\n`);
     out.write(`  authority key  ${r.paths.authorityKey}  (key id ${r.authority.keyId}${insecure ? ', UNENCRYPTED' : ', encrypted'})\n`);
     out.write(`  ledger         ${r.paths.db}\n`);
+    const u = r.genesis.utility!;
+    out.write(`  grid           ${u.mode}; ${u.mode === 'on-grid' ? 'utility' : 'reference'} tariff: import ${formatHec(u.tariff.importMicroHecPerKWh)}/kWh, feed-in ${formatHec(u.tariff.feedInMicroHecPerKWh)}/kWh${u.tariff.timeOfUse ? ` (time of use from ${u.tariff.timeOfUse.map((h) => `${h.fromHourUtc}:00`).join(', ')} UTC)` : ''}${u.mode === 'on-grid' ? `, allowance ${formatKWh(u.allowanceMWh)} per meter and period` : ''}\n`);
     out.write(`  operator secret (shown once; also in ${r.paths.operatorSecret}):\n    ${r.operatorSecret}\n`);
     if (insecure) {
       process.stderr.write('\n*** WARNING: --insecure-demo-key stores the authority key UNENCRYPTED. Anyone who can read\n*** this directory can sign as the grid authority. Use it for demos only, never for a real grid.\n\n');

@@ -174,6 +174,10 @@ export function run(argv: string[]): Promise<number> {
         const book = [...(l.offersPosted ?? []), ...(l.bidsPosted ?? [])];
         if (book.length) out.write(bookTable(book) + '\n');
       }
+      const u = await api<{ mode: string; current?: { importMicroHecPerKWh: number; feedInMicroHecPerKWh: number }; account: { balanceMicroHec: number; importMWh: number; exportMWh: number } }>(base, 'GET', '/api/utility');
+      if (u.current) {
+        out.write(`Grid: ${u.mode}; utility import ${price(u.current.importMicroHecPerKWh)}, feed-in ${price(u.current.feedInMicroHecPerKWh)} this period; utility supplied ${formatKWh(u.account.importMWh)}, bought ${formatKWh(u.account.exportMWh)}\n`);
+      } else out.write(`Grid: ${u.mode} (no utility connection in genesis)\n`);
       out.write(`Storage: ${formatKWh(s.storedMWh)} of ${formatKWh(s.capacityMWh)} available; buys at ${price(s.buyPriceMicroHecPerKWh)}, sells at ${price(s.sellPriceMicroHecPerKWh)}\n`);
       const g = await api<{ priceCapMicroHecPerKWh: number }>(base, 'GET', '/api/genesis');
       out.write(`Price cap: ${price(g.priceCapMicroHecPerKWh)} (no offer, bid or direct purchase above it)\n`);

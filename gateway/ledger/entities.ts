@@ -77,6 +77,8 @@ export interface ListingEntry {
   trades?: number;
   tradedMWh?: number;
   clearingPriceMicroHecPerKWh?: number;
+  /** On-grid: meters given an allowance at CloseBidding (the first `allowances` of the grid's meter index). */
+  allowances?: number;
   settled?: TxRef;
 }
 
@@ -127,8 +129,10 @@ export interface SettlementEntry {
   bids: unknown[];
   sellers: unknown[];
   buyers: unknown[];
-  storage: { capacityMWh: number; storedBeforeMWh: number; depositedMWh: number; storedAfterMWh: number; creditMicroHec: number; fundBeforeMicroHec: number };
+  storage: { capacityMWh: number; storedBeforeMWh: number; depositedMWh: number; storedAfterMWh: number; drawnMWh?: number; creditMicroHec: number; fundBeforeMicroHec: number };
   totals: Record<string, number>;
+  /** With a utility connection: imbalance billed and feed-in paid (gateway/market/settlement.ts UtilitySettlement). */
+  utility?: unknown;
 }
 
 /**
@@ -140,6 +144,35 @@ export interface StorageEntry {
   storedMWh: number;
   /** µHEC the storage holds: Mint "storage" and StoragePurchase payments in, storage credits out. */
   fundMicroHec: number;
+}
+
+/**
+ * The utility connection's account (docs/market.md §9): what households paid it for
+ * imbalance import, less what it paid them at the feed-in tariff. It may be negative
+ * — the utility is outside the token economy and the operator settles the position
+ * with it in money — and it is part of the conservation invariant.
+ */
+export interface UtilityEntry {
+  balanceMicroHec: number;
+  /** Energy the utility supplied (billed imbalance import) and bought (feed-in), all periods. */
+  importMWh: number;
+  exportMWh: number;
+  /** Imbalance charged that no escrow covered, all periods. */
+  unbilledMicroHec: number;
+}
+
+/** Tariff changes by SetTariff, in the order they take effect. */
+export interface TariffsEntry {
+  changes: Array<{ from: string; fromMs: number; tariff: { importMicroHecPerKWh: number; feedInMicroHecPerKWh: number; timeOfUse?: Array<{ fromHourUtc: number; importMicroHecPerKWh: number; feedInMicroHecPerKWh: number }> }; at: TxRef }>;
+}
+
+/** A meter's prepaid allowance for a listing's period, held in its owner's escrow until Settle. */
+export interface AllowanceEntry {
+  meter: string;
+  owner: string;
+  energyMWh: number;
+  escrowMicroHec: number;
+  importMicroHecPerKWh: number;
 }
 
 /** A household's standing order, under the StandingOrder transaction id. */
@@ -177,4 +210,10 @@ export const keys = {
   order: (txId: string) => `order/${txId}`,
   /** A standing order's offer on a listing (one per order and listing). */
   placed: (order: string, listing: string) => `placed/${order}/${listing}`,
+  utility: 'utility',
+  tariffs: 'tariffs',
+  /** On-grid: the n-th meter enrolled (n = 0 …), and how many there are — the allowance index. */
+  gridMeter: (n: number) => `gridmeter/${n}`,
+  gridMeters: 'gridmeters',
+  allowance: (listing: string, meter: string) => `allowance/${listing}/${meter}`,
 };

@@ -3,6 +3,7 @@ import { fail, keyIdOf, type Genesis } from '../../protocol/index.ts';
 import { hashJson } from '../crypto/hash.ts';
 import { keys, type AuthorityEntry, type ParticipantEntry, type SupplyEntry } from './entities.ts';
 import { Draft, State } from './state.ts';
+import { checkTariff } from '../market/tariff.ts';
 
 export function genesisHash(genesis: Genesis): string {
   return hashJson(genesis);
@@ -24,6 +25,7 @@ export function checkGenesis(g: Genesis): void {
     seen.add(id);
     emails.add(p.email);
   }
+  if (g.utility) checkTariff(g.utility.tariff, 'utility.tariff');
   let total = 0;
   for (const [i, a] of g.allocations.entries()) {
     if (!emails.has(a.to)) fail('E_UNKNOWN_PARTICIPANT', `allocation to ${a.to}, who is not among the genesis participants`, `allocations[${i}].to`);

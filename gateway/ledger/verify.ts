@@ -18,7 +18,7 @@ import type { ChainStore } from './chainStore.ts';
 import { genesisHash, genesisState } from './genesis.ts';
 import { publicKeyOf } from './keys.ts';
 import type { ChainTip } from './aura.ts';
-import { keys, type MeterEntry, type ParticipantEntry, type StorageEntry, type SupplyEntry } from './entities.ts';
+import { keys, type MeterEntry, type ParticipantEntry, type StorageEntry, type SupplyEntry, type UtilityEntry } from './entities.ts';
 import type { State } from './state.ts';
 import { CommittedReadings } from '../market/metered.ts';
 import { periodOf } from '../market/period.ts';
@@ -216,7 +216,7 @@ async function verifySnapshot(store: ChainStore, genesis: Genesis, opts: VerifyO
   report.stateEntries = state.size;
   const t = tokenTotals(state);
   if (t.heldMicroHec !== t.mintedMicroHec) {
-    report.stateFaults.push({ key: keys.supply, height: tip.height, problem: `tokens are not conserved: balances + escrow + storage fund = ${t.heldMicroHec} µHEC, minted ${t.mintedMicroHec} µHEC` });
+    report.stateFaults.push({ key: keys.supply, height: tip.height, problem: `tokens are not conserved: balances + escrow + storage fund + utility account = ${t.heldMicroHec} µHEC, minted ${t.mintedMicroHec} µHEC` });
   }
   report.stateFaults.sort((a, b) => a.height - b.height || (a.key < b.key ? -1 : 1));
   if (report.stateFaults.length) {
@@ -277,13 +277,14 @@ function hashJsonKeyId(publicKey: string): string {
 
 /**
  * The conservation invariant: Σ participants' (balance + escrow) + the storage fund
- * = all µHEC ever minted (genesis allocations and Mint). Only Mint creates tokens;
+ * + the utility account (docs/market.md §9; it may be negative) = all µHEC ever minted (genesis allocations and Mint). Only Mint creates tokens;
  * every other transaction moves them.
  */
 export function tokenTotals(state: Pick<State, 'entries' | 'get'>): { heldMicroHec: number; mintedMicroHec: number } {
   let held = 0;
   for (const [, p] of state.entries<ParticipantEntry>('participant/')) held += p.balanceMicroHec + p.escrowMicroHec;
   held += state.get<StorageEntry>(keys.storage)?.fundMicroHec ?? 0;
+  held += state.get<UtilityEntry>(keys.utility)?.balanceMicroHec ?? 0;
   return { heldMicroHec: held, mintedMicroHec: state.get<SupplyEntry>(keys.supply)?.mintedMicroHec ?? 0 };
 }
 

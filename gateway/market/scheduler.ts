@@ -25,6 +25,7 @@ import { closeFallbackAt, marketTimes, openFallbackAt, settleDeadline, type Mark
 import { placeStandingOrders, type EnergyBetween } from './standingOrders.ts';
 import { paymentMicroHec } from '../../protocol/index.ts';
 import { storageOf, storageRoomMWh } from '../ledger/rules/marketState.ts';
+import { listingAllowances } from '../ledger/rules/utility.ts';
 
 export interface SchedulerDeps {
   ledger: Ledger;
@@ -184,6 +185,8 @@ export class MarketScheduler {
       const o = id ? this.d.ledger.state.get<OfferEntry>(keys.offer(id)) : undefined;
       if (o && o.side === 'sell' && o.status === 'open') meters.add(o.meter);
     }
+    // On-grid, every meter that held the period's allowance is billed by this Settle (docs/market.md §9.2).
+    for (const a of listingAllowances(this.d.ledger.state, l)) meters.add(a.meter);
     const height = this.d.ledger.tip.height;
     const metered = [...meters].sort().map((meter) => ({ meter, ...this.d.readings.energy(meter, l.deliveryStart, l.deliveryEnd, height) }));
     const uncovered = metered.filter((m) => !m.covered).map((m) => m.meter);
@@ -205,7 +208,7 @@ export class MarketScheduler {
     for (const [, m] of this.d.ledger.state.entries<MeterEntry>('meter/')) {
       if (m.revoked) continue;
       const view = this.d.ledger.mempool.view;
-      if (view.get(keys.pvMeter(period, m.meter)) || view.get(keys.deposit(period, m.meter))) continue;
+      if (view.get(keys.pvMeter(period, m.meter)) || view.get(keys.deposit(period, m.meter)) || view.get(keys.allowance(period, m.meter))) continue;
       if (view.get<ParticipantEntry>(keys.participant(m.participant))?.role !== 'prosumer') continue;
       const e = this.d.readings.energy(m.meter, from, to, height);
       if (e.exportMWh <= 0) continue;

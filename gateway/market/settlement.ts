@@ -13,6 +13,7 @@ import { fail } from '../../protocol/errors.ts';
 import { paymentMicroHec } from '../../protocol/units.ts';
 import { apportion } from './apportion.ts';
 import { bySubmission } from './clearing/priority.ts';
+import type { PeriodTariff } from './tariff.ts';
 import type { BuyOffer, PVOffer, Trade } from './types.ts';
 import { checkArray, checkInt, checkOrder, checkString, MarketCodes, MAX_PRICE_MICRO_HEC_PER_KWH } from './validate.ts';
 
@@ -43,6 +44,26 @@ export interface StorageState {
   readonly sellPriceMicroHecPerKWh: number;
 }
 
+/** The utility's prepaid allowance for one meter and period (docs/market.md §9.3), held in the owner's escrow. */
+export interface Allowance {
+  readonly meter: string;
+  readonly owner: string;
+  readonly energyMWh: number;
+  readonly escrowMicroHec: number;
+}
+
+/**
+ * How imbalance is billed (docs/market.md §9.2). Absent: the grid predates the
+ * utility connection and imbalance is reported, not billed (§4.2).
+ */
+export interface UtilityInput {
+  readonly mode: 'on-grid' | 'islanded';
+  /** On-grid: the period's import and feed-in tariffs. Islanded: unused (the storage's prices apply). */
+  readonly tariff: PeriodTariff;
+  /** On-grid: every meter's allowance for the period; a metered row is required for each. */
+  readonly allowances: readonly Allowance[];
+}
+
 export interface SettlementInput {
   /** Every PVOffer on the listing (matched or not). */
   readonly offers: readonly PVOffer[];
@@ -53,6 +74,7 @@ export interface SettlementInput {
   /** A row for every meter that traded; optional for a meter whose offer sold nothing. */
   readonly metered: readonly MeteredEnergy[];
   readonly storage: StorageState;
+  readonly utility?: UtilityInput;
 }
 
 export interface TradeSettlement {
@@ -87,8 +109,61 @@ export interface BidSettlement {
   readonly escrowMicroHec: number;
   /** Σ paid to sellers for delivered energy. */
   readonly paidMicroHec: number;
+  /** Imbalance charged to this bid's escrow (docs/market.md §9.2); only with a utility connection. */
+  readonly imbalanceMicroHec?: number;
   /** Everything else, back to the buyer: undelivered energy, the unmatched part, price improvement, rounding. */
   readonly refundMicroHec: number;
+}
+
+/** One meter's account with the utility (or, islanded, the storage) for the period: docs/market.md §9.2. */
+export interface UtilityMeterSettlement {
+  readonly meter: string;
+  readonly owner: string;
+  readonly importMWh: number;
+  readonly exportMWh: number;
+  /** Bought on this listing and delivered by its sellers. */
+  readonly tradeImportMWh: number;
+  /** Sold on this listing and delivered to its buyers. */
+  readonly tradeExportMWh: number;
+  /** Imported beyond what was bought and delivered: billed. On-grid import − tradeImport; islanded only what the listing's credit covered. */
+  readonly imbalanceImportMWh: number;
+  /** floor(imbalanceImport · price / 10⁶): the import tariff on-grid, the storage sell price islanded. */
+  readonly chargeMicroHec: number;
+  /** What the allowance escrow and the meter's bids' escrow paid of the charge. */
+  readonly collectedMicroHec: number;
+  /** chargeMicroHec − collectedMicroHec: billed but not covered by escrow; the utility (storage) bears it. */
+  readonly unbilledMicroHec: number;
+  readonly allowanceMWh: number;
+  readonly allowanceEscrowMicroHec: number;
+  /** Allowance escrow not needed for the charge, back to the owner. */
+  readonly allowanceRefundMicroHec: number;
+  /** Taken by the storage under rule 5 (at its buy price). */
+  readonly storedMWh: number;
+  /** On-grid: export beyond what was sold and stored, bought by the utility. */
+  readonly feedInMWh: number;
+  /** floor(feedIn · feed-in tariff / 10⁶), paid by the utility account. */
+  readonly feedInMicroHec: number;
+}
+
+export interface UtilitySettlement {
+  readonly mode: 'on-grid' | 'islanded';
+  /** The prices used: on-grid the tariffs, islanded the storage sell price as import (feed-in 0: rule 5 prices it). */
+  readonly importMicroHecPerKWh: number;
+  readonly feedInMicroHecPerKWh: number;
+  /** Every metered row's meter, by meter id, that has any of the figures above non-zero or an allowance. */
+  readonly meters: readonly UtilityMeterSettlement[];
+  readonly totals: {
+    readonly imbalanceImportMWh: number;
+    readonly chargedMicroHec: number;
+    readonly collectedMicroHec: number;
+    readonly unbilledMicroHec: number;
+    readonly allowanceEscrowMicroHec: number;
+    readonly allowanceRefundMicroHec: number;
+    readonly feedInMWh: number;
+    readonly feedInMicroHec: number;
+    /** Islanded: energy drawn from the storage for the billed imbalance. */
+    readonly drawnMWh: number;
+  };
 }
 
 export interface SellerMeterSettlement {
@@ -132,7 +207,11 @@ export interface BuyerMeterSettlement {
 export type Movement =
   | { readonly kind: 'escrow-to-seller'; readonly bid: string; readonly offer: string; readonly from: string; readonly to: string; readonly amountMicroHec: number }
   | { readonly kind: 'escrow-to-buyer'; readonly bid: string; readonly to: string; readonly amountMicroHec: number }
-  | { readonly kind: 'storage-to-seller'; readonly meter: string; readonly to: string; readonly energyMWh: number; readonly amountMicroHec: number };
+  | { readonly kind: 'storage-to-seller'; readonly meter: string; readonly to: string; readonly energyMWh: number; readonly amountMicroHec: number }
+  /** Imbalance import paid out of escrow (an allowance's, or a bid's when `bid` is set) to the utility (on-grid) or the storage fund (islanded). */
+  | { readonly kind: 'imbalance-charge'; readonly meter: string; readonly from: string; readonly bid?: string; readonly to: 'utility' | 'storage'; readonly energyMWh: number; readonly amountMicroHec: number }
+  | { readonly kind: 'allowance-refund'; readonly meter: string; readonly to: string; readonly amountMicroHec: number }
+  | { readonly kind: 'feed-in'; readonly meter: string; readonly to: string; readonly energyMWh: number; readonly amountMicroHec: number };
 
 export interface StorageSettlement {
   readonly capacityMWh: number;
@@ -140,6 +219,8 @@ export interface StorageSettlement {
   /** Energy taken into storage from sellers' surplus; ≤ capacity − stored before. */
   readonly depositedMWh: number;
   readonly storedAfterMWh: number;
+  /** Islanded with a utility connection: energy drawn for billed imbalance import (≤ stored before + deposited). */
+  readonly drawnMWh?: number;
   /** Σ storage-to-seller amounts. */
   readonly creditMicroHec: number;
 }
@@ -156,6 +237,8 @@ export interface Settlement {
   /** escrow-to-seller per trade (input order), then escrow-to-buyer per bid (seq order), then storage-to-seller per meter. */
   readonly movements: readonly Movement[];
   readonly storage: StorageSettlement;
+  /** Present when the grid has a utility connection in its genesis (on-grid or islanded). */
+  readonly utility?: UtilitySettlement;
   readonly totals: {
     readonly escrowMicroHec: number;
     readonly paidToSellersMicroHec: number;
@@ -174,7 +257,7 @@ function mismatch(message: string, path?: string): never {
 
 /** Settles a kWhListing. Throws a HeliosError, before computing anything, on inconsistent input. */
 export function settle(input: SettlementInput): Settlement {
-  const { offers, bids, trades, metered, storage } = input;
+  const { offers, bids, trades, metered, storage, utility } = input;
 
   // --- Inputs, checked up front ---------------------------------------------------
   checkArray(offers, 'offers');
@@ -218,6 +301,33 @@ export function settle(input: SettlementInput): Settlement {
     if (meteredBy.has(row.meter)) fail(MarketCodes.METERED_MISMATCH, `meter ${row.meter} has two metered rows; Settle carries one per meter`, `metered[${i}].meter`);
     meteredBy.set(row.meter, row);
   });
+
+  const allowanceBy = new Map<string, Allowance>();
+  if (utility !== undefined) {
+    if (typeof utility !== 'object' || utility === null) fail(MarketCodes.WRONG_TYPE, 'utility must be an object', 'utility');
+    if (utility.mode !== 'on-grid' && utility.mode !== 'islanded') fail(MarketCodes.BAD_FORMAT, `utility.mode must be "on-grid" or "islanded", got ${JSON.stringify(utility.mode)}`, 'utility.mode');
+    checkInt(utility.tariff.importMicroHecPerKWh, 0, MAX_PRICE_MICRO_HEC_PER_KWH, 'utility.tariff.importMicroHecPerKWh');
+    checkInt(utility.tariff.feedInMicroHecPerKWh, 0, utility.tariff.importMicroHecPerKWh, 'utility.tariff.feedInMicroHecPerKWh');
+    checkArray(utility.allowances, 'utility.allowances');
+    if (utility.mode === 'islanded' && utility.allowances.length > 0) mismatch('an islanded grid has no utility allowances', 'utility.allowances');
+    utility.allowances.forEach((a, i) => {
+      const path = `utility.allowances[${i}]`;
+      checkString(a.meter, `${path}.meter`);
+      checkString(a.owner, `${path}.owner`);
+      checkInt(a.energyMWh, 0, Number.MAX_SAFE_INTEGER, `${path}.energyMWh`);
+      checkInt(a.escrowMicroHec, 0, Number.MAX_SAFE_INTEGER, `${path}.escrowMicroHec`);
+      if (allowanceBy.has(a.meter)) fail(MarketCodes.DUPLICATE_TX, `meter ${a.meter} has two allowances`, `${path}.meter`);
+      allowanceBy.set(a.meter, a);
+      ownMeter(a.meter, a.owner, path);
+      if (!meteredBy.has(a.meter)) fail(MarketCodes.METERED_MISMATCH, `meter ${a.meter} held a utility allowance for this period but Settle has no metered row for it`, 'metered');
+    });
+  }
+
+  if (utility !== undefined) {
+    metered.forEach((row, i) => {
+      if (!meterOwner.has(row.meter)) fail(MarketCodes.METERED_MISMATCH, `metered[${i}] is for meter ${row.meter}, which neither offered, bid nor held an allowance`, `metered[${i}].meter`);
+    });
+  }
 
   // Every trade must be one clear() could have made from this book.
   const soldByOffer = new Map<string, number>();
@@ -310,16 +420,68 @@ export function settle(input: SettlementInput): Settlement {
     deliveredTotal += d;
   });
 
-  // --- 4. Escrow is released to the last µHEC: refund = escrow − paid to sellers.
+  // --- 7. Imbalance import is billed (docs/market.md §9.2): out of the meter's allowance
+  // escrow first, then out of its bids' escrow left after paying the sellers.
+  const deliveredToMeter = new Map<string, number>();
+  const boughtByMeter = new Map<string, number>();
+  trades.forEach((t, k) => {
+    deliveredToMeter.set(t.buyerMeter, (deliveredToMeter.get(t.buyerMeter) ?? 0) + delivered[k]);
+    boughtByMeter.set(t.buyerMeter, (boughtByMeter.get(t.buyerMeter) ?? 0) + t.energyMWh);
+  });
+  const onGrid = utility?.mode === 'on-grid';
+  const importPrice = utility === undefined ? 0 : onGrid ? utility.tariff.importMicroHecPerKWh : storage.sellPriceMicroHecPerKWh;
+  const imbalanceByBid = new Map<string, number>();
+  const charges = new Map<string, { imbalanceMWh: number; charge: number; collected: number; allowanceRefund: number }>();
+  const chargeMovements: Movement[] = [];
+  if (utility !== undefined) {
+    const bidsByMeter = new Map<string, EscrowedBuyOffer[]>();
+    for (const b of [...bids].sort(bySubmission)) {
+      const list = bidsByMeter.get(b.meter);
+      if (list) list.push(b);
+      else bidsByMeter.set(b.meter, [b]);
+    }
+    for (const meter of [...meteredBy.keys()].sort(byString)) {
+      const row = meteredBy.get(meter)!;
+      const deliveredIn = deliveredToMeter.get(meter) ?? 0;
+      // On-grid every kWh not bought-and-delivered came from the utility; islanded only what the
+      // listing's own credit let through (other credit — storage, direct purchases — was paid for).
+      const imbalanceMWh = onGrid
+        ? Math.max(0, row.importMWh - deliveredIn)
+        : Math.max(0, Math.min(row.importMWh, boughtByMeter.get(meter) ?? 0) - deliveredIn);
+      const charge = paymentMicroHec(imbalanceMWh, importPrice);
+      const a = allowanceBy.get(meter);
+      let due = charge;
+      const fromAllowance = Math.min(due, a?.escrowMicroHec ?? 0);
+      due -= fromAllowance;
+      const to = onGrid ? 'utility' as const : 'storage' as const;
+      if (fromAllowance > 0) chargeMovements.push({ kind: 'imbalance-charge', meter, from: a!.owner, to, energyMWh: imbalanceMWh, amountMicroHec: fromAllowance });
+      for (const b of bidsByMeter.get(meter) ?? []) {
+        if (due === 0) break;
+        const left = b.escrowMicroHec - (paidByBid.get(b.id) ?? 0);
+        const take = Math.min(due, left);
+        if (take > 0) {
+          imbalanceByBid.set(b.id, take);
+          chargeMovements.push({ kind: 'imbalance-charge', meter, from: b.owner, bid: b.id, to, energyMWh: imbalanceMWh, amountMicroHec: take });
+          due -= take;
+        }
+      }
+      const allowanceRefund = (a?.escrowMicroHec ?? 0) - fromAllowance;
+      if (a !== undefined && allowanceRefund > 0) chargeMovements.push({ kind: 'allowance-refund', meter, to: a.owner, amountMicroHec: allowanceRefund });
+      charges.set(meter, { imbalanceMWh, charge, collected: charge - due, allowanceRefund });
+    }
+  }
+
+  // --- 4. Escrow is released to the last µHEC: refund = escrow − paid to sellers − imbalance charged.
   const bidResults: BidSettlement[] = [];
   let escrowTotal = 0;
   let refundedTotal = 0;
   for (const b of [...bids].sort(bySubmission)) {
     const paid = paidByBid.get(b.id) ?? 0;
-    const refund = b.escrowMicroHec - paid;
+    const imbalance = imbalanceByBid.get(b.id) ?? 0;
+    const refund = b.escrowMicroHec - paid - imbalance;
     bidResults.push({
       id: b.id, buyer: b.owner, meter: b.meter, boughtMWh: boughtByBid.get(b.id) ?? 0, deliveredMWh: deliveredByBid.get(b.id) ?? 0,
-      escrowMicroHec: b.escrowMicroHec, paidMicroHec: paid, refundMicroHec: refund,
+      escrowMicroHec: b.escrowMicroHec, paidMicroHec: paid, ...(utility ? { imbalanceMicroHec: imbalance } : {}), refundMicroHec: refund,
     });
     if (refund > 0) movements.push({ kind: 'escrow-to-buyer', bid: b.id, to: b.owner, amountMicroHec: refund });
     escrowTotal += b.escrowMicroHec;
@@ -359,6 +521,48 @@ export function settle(input: SettlementInput): Settlement {
     }
   }
 
+  // --- 8. The utility's account: imbalance charges, allowance refunds, and on-grid the
+  // feed-in tariff for export nobody bought and the storage did not take.
+  let utilityResult: UtilitySettlement | undefined;
+  let drawn = 0;
+  if (utility !== undefined) {
+    movements.push(...chargeMovements);
+    const storedBy = new Map(sellerResults.map((x) => [x.meter, x.storedMWh]));
+    const feedInPrice = onGrid ? utility.tariff.feedInMicroHecPerKWh : 0;
+    const rows: UtilityMeterSettlement[] = [];
+    const tot = { imbalanceImportMWh: 0, chargedMicroHec: 0, collectedMicroHec: 0, unbilledMicroHec: 0, allowanceEscrowMicroHec: 0, allowanceRefundMicroHec: 0, feedInMWh: 0, feedInMicroHec: 0, drawnMWh: 0 };
+    for (const meter of [...meteredBy.keys()].sort(byString)) {
+      const row = meteredBy.get(meter)!;
+      const c = charges.get(meter)!;
+      const a = allowanceBy.get(meter);
+      const tradeExport = deliveredBySellerMeter.get(meter)?.delivered ?? 0;
+      const stored = storedBy.get(meter) ?? 0;
+      const feedInMWh = onGrid ? row.exportMWh - tradeExport - stored : 0;
+      const feedIn = paymentMicroHec(feedInMWh, feedInPrice);
+      const owner = meterOwner.get(meter)!;
+      if (feedIn > 0) movements.push({ kind: 'feed-in', meter, to: owner, energyMWh: feedInMWh, amountMicroHec: feedIn });
+      const r: UtilityMeterSettlement = {
+        meter, owner, importMWh: row.importMWh, exportMWh: row.exportMWh, tradeImportMWh: deliveredToMeter.get(meter) ?? 0, tradeExportMWh: tradeExport,
+        imbalanceImportMWh: c.imbalanceMWh, chargeMicroHec: c.charge, collectedMicroHec: c.collected, unbilledMicroHec: c.charge - c.collected,
+        allowanceMWh: a?.energyMWh ?? 0, allowanceEscrowMicroHec: a?.escrowMicroHec ?? 0, allowanceRefundMicroHec: c.allowanceRefund,
+        storedMWh: stored, feedInMWh, feedInMicroHec: feedIn,
+      };
+      if (a || r.imbalanceImportMWh || r.feedInMWh) rows.push(r);
+      tot.imbalanceImportMWh += r.imbalanceImportMWh;
+      tot.chargedMicroHec += r.chargeMicroHec;
+      tot.collectedMicroHec += r.collectedMicroHec;
+      tot.unbilledMicroHec += r.unbilledMicroHec;
+      tot.allowanceEscrowMicroHec += r.allowanceEscrowMicroHec;
+      tot.allowanceRefundMicroHec += r.allowanceRefundMicroHec;
+      tot.feedInMWh += r.feedInMWh;
+      tot.feedInMicroHec += r.feedInMicroHec;
+    }
+    // Islanded, the billed imbalance was supplied by the community storage, as far as it held energy.
+    if (!onGrid) drawn = Math.min(storage.storedMWh + deposited, tot.imbalanceImportMWh);
+    tot.drawnMWh = drawn;
+    utilityResult = { mode: utility.mode, importMicroHecPerKWh: importPrice, feedInMicroHecPerKWh: feedInPrice, meters: rows, totals: tot };
+  }
+
   // --- 6. Buyers pay for what was delivered to them, whatever they imported.
   const buyerAcc = new Map<string, { buyer: string; bought: number; delivered: number }>();
   trades.forEach((t, k) => {
@@ -388,9 +592,11 @@ export function settle(input: SettlementInput): Settlement {
       capacityMWh: storage.capacityMWh,
       storedBeforeMWh: storage.storedMWh,
       depositedMWh: deposited,
-      storedAfterMWh: storage.storedMWh + deposited,
+      storedAfterMWh: storage.storedMWh + deposited - drawn,
+      ...(utility ? { drawnMWh: drawn } : {}),
       creditMicroHec: storageCredit,
     },
+    ...(utilityResult ? { utility: utilityResult } : {}),
     totals: {
       escrowMicroHec: escrowTotal,
       paidToSellersMicroHec: paidToSellers,

@@ -17,6 +17,7 @@ import { keys, type ListingEntry, type OrderEntry, type ParticipantEntry } from 
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../log.ts';
 import { periodStartAt } from './period.ts';
+import { orderPrice } from '../ledger/rules/offers.ts';
 
 export type EnergyBetween = (meter: string, from: number, to: number) => { importMWh: number; exportMWh: number };
 
@@ -50,15 +51,17 @@ export function placeStandingOrders(d: PlacementDeps, l: ListingEntry): number {
           d.log.debug('standing order: no surplus to offer this period', { order: o.id, listing: l.id });
           continue;
         }
-        d.authority.submit({ type: 'PVOffer', listing: l.id, meter: o.meter, energyMWh, reservePriceMicroHecPerKWh: o.priceMicroHecPerKWh, order: o.id });
+        d.authority.submit({ type: 'PVOffer', listing: l.id, meter: o.meter, energyMWh, reservePriceMicroHecPerKWh: orderPrice(view, d.ledger.genesis, o, l.id), order: o.id });
       } else {
         const owner = view.get<ParticipantEntry>(keys.participant(o.owner));
-        const escrow = escrowMicroHec(o.energyMWh, o.priceMicroHecPerKWh);
+        // On-grid the bid never exceeds the import tariff (docs/market.md §9.4).
+        const price = orderPrice(view, d.ledger.genesis, o, l.id);
+        const escrow = escrowMicroHec(o.energyMWh, price);
         if (!owner || owner.balanceMicroHec < escrow) {
           d.log.info('standing order skipped: the household cannot escrow its bid this period', { order: o.id, listing: l.id, escrowMicroHec: escrow, balanceMicroHec: owner?.balanceMicroHec });
           continue;
         }
-        d.authority.submit({ type: 'BuyOffer', listing: l.id, meter: o.meter, energyMWh: o.energyMWh, bidPriceMicroHecPerKWh: o.priceMicroHecPerKWh, order: o.id });
+        d.authority.submit({ type: 'BuyOffer', listing: l.id, meter: o.meter, energyMWh: o.energyMWh, bidPriceMicroHecPerKWh: price, order: o.id });
       }
       placed++;
     } catch (e) {

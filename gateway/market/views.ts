@@ -6,8 +6,9 @@
  */
 import { paymentMicroHec, type Genesis, type ListingMessage, type StorageMessage, type TradesMessage } from '../../protocol/index.ts';
 import {
-  keys, type ListingEntry, type OfferEntry, type OrderEntry, type SettlementEntry, type StorageEntry, type TradesEntry,
+  keys, type ListingEntry, type OfferEntry, type OrderEntry, type SettlementEntry, type StorageEntry, type TariffsEntry, type TradesEntry, type UtilityEntry,
 } from '../ledger/entities.ts';
+import { scheduleAt, tariffAt } from './tariff.ts';
 import type { StateReader } from '../ledger/state.ts';
 import { LOOKAHEAD_PERIODS, listingIdOf, listingState, periodStartAt } from './period.ts';
 
@@ -27,6 +28,31 @@ export function storageView(state: StateReader, genesis: Genesis) {
     fundMicroHec: s.fundMicroHec,
     buyPriceMicroHecPerKWh: genesis.storage.buyPriceMicroHecPerKWh,
     sellPriceMicroHecPerKWh: genesis.storage.sellPriceMicroHecPerKWh,
+  };
+}
+
+/**
+ * The grid connection (docs/market.md §9): the mode, the tariffs in force for the
+ * period delivering at `now` and the next one, the changes ahead, and the utility's
+ * account. `mode: "islanded"` with no tariff for a grid made before it existed.
+ */
+export function utilityView(state: StateReader, genesis: Genesis, now: number) {
+  const u = genesis.utility;
+  const P = genesis.marketPeriodMs;
+  const start = Math.floor(now / P) * P;
+  const account = state.get<UtilityEntry>(keys.utility) ?? { balanceMicroHec: 0, importMWh: 0, exportMWh: 0, unbilledMicroHec: 0 };
+  if (!u) return { mode: 'islanded' as const, tariff: null, account };
+  const changes = state.get<TariffsEntry>(keys.tariffs)?.changes ?? [];
+  const sched = (t: number) => scheduleAt(u.tariff, changes, t);
+  return {
+    mode: u.mode,
+    allowanceMWh: u.allowanceMWh,
+    /** The schedule and prices of the period delivering now, and of the next. */
+    tariff: sched(start),
+    current: { period: start, ...tariffAt(sched(start), start) },
+    next: { period: start + P, ...tariffAt(sched(start + P), start + P) },
+    changes: changes.filter((c) => c.fromMs > start).map((c) => ({ from: c.from, tariff: c.tariff, height: c.at.height })),
+    account,
   };
 }
 

@@ -249,6 +249,12 @@ export class MeteringService implements BrokerHandlers {
         } else if (ev.kind === 'meterRevoked') {
           const m = this.d.ledger.state.get<MeterEntry>(keys.meter(ev.meter as string));
           if (m) this.retractMeter(m);
+        } else if (ev.kind === 'lowBalance') {
+          // docs/market.md §9.3: the prepaid warning; the household tops up or its relay opens when the balance runs out.
+          this.d.metrics.lowBalanceWarnings.inc();
+          this.d.log.warn('low balance: the next period\'s utility allowance is not covered', {
+            participant: ev.participant, meter: ev.meter, listing: ev.listing, balanceMicroHec: ev.balanceMicroHec, allowanceMWh: ev.allowanceMWh, fullAllowanceMicroHec: ev.fullAllowanceMicroHec,
+          });
         } else if (ev.kind === 'creditDue') {
           this.d.credits.issue({
             meter: ev.meter as string, energyMWh: ev.energyMWh as number, validFrom: ev.validFrom as number,

@@ -7,7 +7,7 @@
  */
 import { array, int, literal, object, oneOf, optional, type ObjectOf } from '../schema.ts';
 import { amountMicroHec, email, energyMWh, gridId, hash, keyId, MAX_SAFE, name, priceMicroHecPerKWh, publicKey, signature, timeMs } from './fields.ts';
-import { ROLES, TxBody } from './transactions.ts';
+import { GRID_MODES, ROLES, Tariff, TxBody } from './transactions.ts';
 
 const headerShape = {
   type: literal('BlockHeader'),
@@ -73,6 +73,16 @@ const genesisShape = {
   maxMintMicroHec: optional(amountMicroHec()),
   /** Largest energy one DirectPurchase may buy. */
   maxDirectPurchaseMWh: optional(energyMWh()),
+  /**
+   * The utility connection (docs/market.md §9). Absent: islanded with no tariff —
+   * every chain made before the grid connection existed keeps its genesis hash.
+   */
+  utility: optional(object({
+    mode: oneOf(GRID_MODES),
+    tariff: Tariff,
+    /** On-grid: most energy per meter and period the utility supplies on credit (the prepaid allowance). */
+    allowanceMWh: energyMWh(),
+  })),
 };
 export const Genesis = object(genesisShape);
 export type Genesis = ObjectOf<typeof genesisShape>;

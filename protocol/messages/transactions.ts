@@ -62,6 +62,33 @@ const mint = {
   memo: optional(memo(140)),
 };
 
+// The grid connection (docs/market.md §9): the utility's import and feed-in tariffs.
+const tariffHour = object({
+  /** From this UTC hour of the day (0–23) until the next entry's hour. */
+  fromHourUtc: int(0, 23),
+  importMicroHecPerKWh: priceMicroHecPerKWh(),
+  feedInMicroHecPerKWh: priceMicroHecPerKWh(),
+});
+/**
+ * What the utility charges per kWh imported and pays per kWh fed in. Flat, or a
+ * time-of-use schedule: the entry with the latest `fromHourUtc` at or before a
+ * period's start hour applies, the flat figures before the first entry.
+ */
+export const Tariff = object({
+  importMicroHecPerKWh: priceMicroHecPerKWh(),
+  feedInMicroHecPerKWh: priceMicroHecPerKWh(),
+  timeOfUse: optional(array(tariffHour, { min: 1, max: 24 })),
+});
+export type Tariff = ObjectOf<typeof Tariff.shape>;
+export const GRID_MODES = ['on-grid', 'islanded'] as const;
+export type GridMode = (typeof GRID_MODES)[number];
+const setTariff = {
+  type: literal('SetTariff'), ...common,
+  /** The first delivery period the new tariff applies to; it must not have a listing yet. */
+  from: listingId(),
+  tariff: Tariff,
+};
+
 // Market — the paper's kWhListing lifecycle.
 const acceptOfferBroadcast = {
   type: literal('AcceptOfferBroadcast'), ...common,
@@ -183,6 +210,7 @@ export const TX_SHAPES = {
   DirectPurchase: object(directPurchase),
   StandingOrder: object(standingOrder),
   RevokeStandingOrder: object(revokeStandingOrder),
+  SetTariff: object(setTariff),
 };
 
 export type TxType = keyof typeof TX_SHAPES;
@@ -193,7 +221,7 @@ export type TxOf<K extends TxType> = Infer<(typeof TX_SHAPES)[K]>;
 
 /** Transactions only an authority may sign. */
 export const AUTHORITY_TX: ReadonlySet<TxType> = new Set<TxType>([
-  'RegisterParticipant', 'EnrollMeter', 'RevokeMeter', 'Mint', 'AcceptOfferBroadcast', 'CloseBidding', 'Settle', 'StorageDeposit',
+  'RegisterParticipant', 'EnrollMeter', 'RevokeMeter', 'Mint', 'AcceptOfferBroadcast', 'CloseBidding', 'Settle', 'StorageDeposit', 'SetTariff',
 ]);
 
 /** Largest accepted transaction envelope in bytes; Settle carries a row per meter and may be larger. */

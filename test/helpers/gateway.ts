@@ -20,7 +20,7 @@ export interface GridDir {
   tx(h: Household, fields: TxFields, t?: number): SignedTx;
 }
 
-export function newGridDir(opts: { blockPeriodMs?: number; marketPeriodMs?: number; clearing?: Genesis['clearing']; priceCapMicroHecPerKWh?: number; households?: NonNullable<Parameters<typeof makeGrid>[0]>['households']; seed?: number; t?: number } = {}): GridDir {
+export function newGridDir(opts: { blockPeriodMs?: number; marketPeriodMs?: number; clearing?: Genesis['clearing']; priceCapMicroHecPerKWh?: number; households?: NonNullable<Parameters<typeof makeGrid>[0]>['households']; seed?: number; t?: number; utility?: Genesis['utility'] } = {}): GridDir {
   const g = makeGrid({ households: opts.households, seed: opts.seed });
   const dir = tempDir('helios-grid-');
   const r = initGrid({
@@ -40,6 +40,7 @@ export function newGridDir(opts: { blockPeriodMs?: number; marketPeriodMs?: numb
     t: opts.t ?? Date.now() - 1000,
     entropy: testEntropy((opts.seed ?? 1) + 31337),
     ports: { http: 0, mqtt: 0, mqttTls: 0, mqttWs: 0 },
+    ...(opts.utility ? { utility: opts.utility } : {}),
   });
   return {
     dir,

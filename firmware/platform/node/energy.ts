@@ -32,6 +32,11 @@ export class ProfileEnergySource implements EnergySource {
   private importMWh = 0;
   private exportMWh = 0;
   private supplied = true;
+  private unmetWms = 0;
+  private unmetMWhTotal = 0;
+  private unmetMsTotal = 0;
+  /** Unmet load counts from this time on (ms); before it nobody could have supplied the household. */
+  private unmetFromMs = 0;
   private profile: PowerProfile | undefined;
   private constantW: number;
   private readonly stepMs: number;
@@ -57,6 +62,18 @@ export class ProfileEnergySource implements EnergySource {
       const segEnd = this.profile ? Math.min(to, (Math.floor(this.t / this.stepMs) + 1) * this.stepMs) : to;
       const p = this.powerAt(this.t);
       const wms = Math.abs(p) * (segEnd - this.t);
+      if (!this.supplied && this.profile && segEnd > this.unmetFromMs) {
+        // Unmet load: what the household wanted to import while its supply was cut.
+        const from = Math.max(this.t, this.unmetFromMs);
+        const wanted = Math.round(this.profile(this.t));
+        if (wanted > 0) {
+          this.unmetWms += wanted * (segEnd - from);
+          const whole = Math.floor(this.unmetWms / WMS_PER_MWH);
+          this.unmetMWhTotal += whole;
+          this.unmetWms -= whole * WMS_PER_MWH;
+          this.unmetMsTotal += segEnd - from;
+        }
+      }
       if (p > 0) {
         this.importWms += wms;
         const whole = Math.floor(this.importWms / WMS_PER_MWH);
@@ -75,6 +92,20 @@ export class ProfileEnergySource implements EnergySource {
   read(nowMs: number): EnergySample {
     this.advance(nowMs);
     return { importMWh: this.importMWh, exportMWh: this.exportMWh, powerW: this.powerAt(nowMs) };
+  }
+
+  /** Count unmet load from `fromMs` on only (a simulation's first delivery period): what was counted so far is dropped. */
+  countUnmetFrom(fromMs: number): void {
+    this.unmetFromMs = fromMs;
+    this.unmetMWhTotal = 0;
+    this.unmetMsTotal = 0;
+    this.unmetWms = 0;
+  }
+
+  /** Energy the household wanted while its supply was cut (mWh), and for how long (ms), since `unmetFromMs`. */
+  unmet(nowMs: number): { energyMWh: number; durationMs: number } {
+    this.advance(nowMs);
+    return { energyMWh: this.unmetMWhTotal, durationMs: this.unmetMsTotal };
   }
 
   /** The relay opened or closed: with the supply cut the household neither imports nor exports (anti-islanding). */

@@ -9,7 +9,7 @@ import { fail, type Clock } from '../../../protocol/index.ts';
 import { keys, type ListingEntry } from '../../ledger/entities.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { mayRead, operatorOnly, readerOf, type AuthDeps } from '../auth.ts';
-import { currentListing, history, listingDetail, listingSummary, ordersOf, purchases, storageView } from '../../market/views.ts';
+import { currentListing, history, listingDetail, listingSummary, ordersOf, purchases, storageView, utilityView } from '../../market/views.ts';
 
 export interface MarketRoutesDeps {
   ledger: Ledger;
@@ -71,4 +71,5 @@ export function marketRoutes(app: FastifyInstance, { ledger, clock, auth }: Mark
   });
 
   app.get('/api/storage', async () => ({ ...storageView(ledger.state, ledger.genesis), t: clock.now() }));
+  app.get('/api/utility', async () => ({ ...utilityView(ledger.state, ledger.genesis, clock.now()), t: clock.now() }));
 }

@@ -2,6 +2,7 @@
 import { fail, keyIdOf, type TxOf } from '../../../protocol/index.ts';
 import { keys, type KeyEntry, type MeterEntry, type ParticipantEntry } from '../entities.ts';
 import { meter, participant, putParticipant, type Rule } from './context.ts';
+import { indexGridMeter } from './utility.ts';
 
 export const registerParticipant: Rule<TxOf<'RegisterParticipant'>> = ({ state, body, ctx }) => {
   if (state.get(keys.participant(body.email))) {
@@ -38,6 +39,7 @@ export const enrollMeter: Rule<TxOf<'EnrollMeter'>> = ({ state, body, ctx }) => 
   state.set(keys.meter(body.meter), entry);
   state.set(keys.key(body.meter), { meter: body.meter });
   putParticipant(state, { ...owner, meters: [...owner.meters, body.meter] });
+  indexGridMeter(state, ctx.genesis, body.meter);
   return [{ kind: 'meterEnrolled', meter: body.meter, participant: body.participant }];
 };
 

@@ -12,6 +12,7 @@ import { MAX_TX_FUTURE_MS, resolveSigner, type Rule, type TxContext, type TxEven
 import { enrollMeter, registerParticipant, revokeMeter } from './identity.ts';
 import { mint, transfer } from './tokens.ts';
 import { marketRules } from './market.ts';
+import { setTariff } from './utility.ts';
 
 const rules: Partial<Record<TxType, Rule<never>>> = {
   RegisterParticipant: registerParticipant,
@@ -20,6 +21,7 @@ const rules: Partial<Record<TxType, Rule<never>>> = {
   Transfer: transfer,
   Mint: mint,
   ...marketRules,
+  SetTariff: setTariff,
 };
 
 /** Transaction types a participant may also have an authority place for them (standing orders). */

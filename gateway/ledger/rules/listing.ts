@@ -9,6 +9,7 @@ import { LOOKAHEAD_PERIODS, periodOf } from '../../market/period.ts';
 import { keys, type ListingEntry, type OfferEntry, type TradesEntry } from '../entities.ts';
 import type { Rule, TxEvent } from './context.ts';
 import { getListing, openBook, ref, releaseEscrow } from './marketState.ts';
+import { reserveAllowances } from './utility.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -87,6 +88,11 @@ export const closeBidding: Rule<TxOf<'CloseBidding'>> = ({ state, body, ctx }) =
       events.push({ kind: 'creditDue', meter, energyMWh, validFrom: l.deliveryStart, validUntil: l.deliveryEnd, ref: l.id });
     }
   }
+  // On-grid, every meter's prepaid allowance for the period (docs/market.md §9.3), after the
+  // auction's escrow has come back, so a household left out can spend it on the utility.
+  const grid = reserveAllowances(state, ctx, l);
+  if (grid.count > 0) closed = { ...closed, allowances: grid.count };
+  events.push(...grid.events);
   state.set(keys.listing(l.id), closed);
   return [{ kind: 'listingClosed', listing: l.id, trades: closed.trades, tradedMWh: closed.tradedMWh, late }, ...events];
 };

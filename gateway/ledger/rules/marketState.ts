@@ -81,6 +81,12 @@ function takeEscrow(state: StateWriter, email: string, amount: number): Particip
   return { ...p, escrowMicroHec: p.escrowMicroHec - amount };
 }
 
+/** Escrow of `from` → an account outside the participants (the utility, the storage fund); the caller credits it. */
+export function takeFromEscrow(state: StateWriter, from: string, amount: number): void {
+  if (amount === 0) return;
+  putParticipant(state, takeEscrow(state, from, amount));
+}
+
 /** Escrow → the same household's balance (a cancelled bid, unused escrow, a refund). */
 export function releaseEscrow(state: StateWriter, email: string, amount: number): void {
   if (amount === 0) return;

@@ -4,10 +4,11 @@
  * orders (`order`; the dispatcher has checked the authority) — then it must stay
  * within what the household signed.
  */
-import { escrowMicroHec, fail, type TxOf } from '../../../protocol/index.ts';
-import { keys, type OfferEntry, type OrderEntry, type ParticipantEntry } from '../entities.ts';
+import { escrowMicroHec, fail, type Genesis, type TxOf } from '../../../protocol/index.ts';
+import { keys, type ListingEntry, type OfferEntry, type OrderEntry, type ParticipantEntry } from '../entities.ts';
 import { ownMeter, participant, requireParticipantSigner, type Rule, type Signer, type TxContext } from './context.ts';
 import { checkPriceCap, getListing, holdEscrow, requireAcceptingOffers, withdrawOffer } from './marketState.ts';
+import { checkTariffBand, isOnGrid, periodTariff } from './utility.ts';
 import type { StateWriter } from '../state.ts';
 
 interface Posting {
@@ -30,13 +31,30 @@ function ownerOf(state: StateWriter, signer: Signer, side: 'sell' | 'buy', p: Po
   }
   if (p.meter !== order.meter) fail('E_NOT_OWNER', `standing order ${p.order} is for meter ${order.meter}, not ${p.meter}`, 'body.meter');
   if (p.energyMWh > order.energyMWh) fail('E_OUT_OF_RANGE', `${p.energyMWh} mWh is more than standing order ${p.order} allows per period (${order.energyMWh} mWh)`, 'body.energyMWh');
-  if (p.price !== order.priceMicroHecPerKWh) {
-    fail('E_OUT_OF_RANGE', `an offer for standing order ${p.order} carries the order's price, ${order.priceMicroHecPerKWh} µHEC/kWh, not ${p.price}`, p.pricePath);
+  const price = orderPrice(state, ctx.genesis, order, p.listing);
+  if (p.price !== price) {
+    fail('E_OUT_OF_RANGE', `an offer for standing order ${p.order} carries the order's price for this period, ${price} µHEC/kWh, not ${p.price}`, p.pricePath);
   }
   if (state.get(keys.placed(p.order, p.listing))) {
     fail('E_DUPLICATE_TX', `standing order ${p.order} already has its offer on listing ${p.listing}`, 'body.order');
   }
   return { owner: participant(state, order.owner, 'body.order'), order };
+}
+
+/**
+ * The price a standing order's offer carries on a listing: the order's own, except
+ * on-grid, where a buy order bids at most the period's import tariff and a sell order
+ * reserves at least its feed-in tariff (never above the import tariff) — what the
+ * utility would charge or pay anyway (docs/market.md §9.4).
+ */
+export function orderPrice(state: Pick<StateWriter, 'get'>, genesis: Genesis, order: Pick<OrderEntry, 'side' | 'priceMicroHecPerKWh'>, listing: string): number {
+  if (!isOnGrid(genesis)) return order.priceMicroHecPerKWh;
+  const l = state.get<ListingEntry>(keys.listing(listing));
+  if (!l) fail('E_UNKNOWN_LISTING', `there is no kWhListing ${listing}`, 'body.listing');
+  const t = periodTariff(state, genesis, l.deliveryStart)!;
+  return order.side === 'buy'
+    ? Math.min(order.priceMicroHecPerKWh, t.importMicroHecPerKWh)
+    : Math.min(Math.max(order.priceMicroHecPerKWh, t.feedInMicroHecPerKWh), t.importMicroHecPerKWh);
 }
 
 /** Records the offer: its entry, its place in the listing's book, the listing's counters. */
@@ -71,6 +89,7 @@ export const pvOffer: Rule<TxOf<'PVOffer'>> = ({ state, body, signer, ctx }) => 
   requireAcceptingOffers(getListing(state, body.listing), ctx);
   ownMeter(state, body.meter, owner.email, 'body.meter');
   checkPriceCap(p.price, ctx.genesis, p.pricePath);
+  checkTariffBand(state, ctx.genesis, getListing(state, body.listing), p.price, p.pricePath);
   const o = post(state, ctx, 'sell', owner.email, p);
   const mark = state.get<{ offers: number }>(keys.pvMeter(o.listing, o.meter));
   state.set(keys.pvMeter(o.listing, o.meter), { offers: (mark?.offers ?? 0) + 1 });
@@ -86,6 +105,7 @@ export const buyOffer: Rule<TxOf<'BuyOffer'>> = ({ state, body, signer, ctx }) =
   requireAcceptingOffers(getListing(state, body.listing), ctx);
   ownMeter(state, body.meter, owner.email, 'body.meter');
   checkPriceCap(p.price, ctx.genesis, p.pricePath);
+  checkTariffBand(state, ctx.genesis, getListing(state, body.listing), p.price, p.pricePath);
   const escrow = escrowMicroHec(p.energyMWh, p.price);
   holdEscrow(state, owner.email, escrow, 'body.energyMWh', `a bid for ${p.energyMWh} mWh at ${p.price} µHEC/kWh`);
   const o = post(state, ctx, 'buy', owner.email, p, escrow);

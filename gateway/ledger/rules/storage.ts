@@ -30,6 +30,10 @@ export const storageDeposit: Rule<TxOf<'StorageDeposit'>> = ({ state, body, ctx 
   if (state.get(keys.pvMeter(period.id, m.meter))) {
     fail('E_ALREADY_SETTLED', `meter ${m.meter} offered energy on listing ${period.id}; its export in that period is settled by the listing's Settle`, 'body.meter');
   }
+  // On-grid, a meter that held the period's utility allowance is settled by the listing's Settle (feed-in, §9.2).
+  if (state.get(keys.allowance(period.id, m.meter))) {
+    fail('E_ALREADY_SETTLED', `meter ${m.meter} held the utility allowance on listing ${period.id}; its export in that period is settled by the listing's Settle`, 'body.meter');
+  }
   const done = state.get<{ energyMWh: number; height: number }>(keys.deposit(period.id, m.meter));
   if (done) fail('E_ALREADY_SETTLED', `meter ${m.meter}'s export in period ${period.id} was already deposited at height ${done.height}`, 'body.meter');
   const s = storageOf(state, ctx.genesis);

@@ -7,7 +7,7 @@
 import type { ExecutionContext } from 'ava';
 import { generateKeyPair, isHeliosError, type Genesis, type KeyPair, type SignedTx } from '../../../protocol/index.ts';
 import { txId } from '../../../gateway/ledger/block.ts';
-import { keys, type ListingEntry, type OfferEntry, type ParticipantEntry, type StorageEntry, type SupplyEntry } from '../../../gateway/ledger/entities.ts';
+import { keys, type ListingEntry, type OfferEntry, type ParticipantEntry, type StorageEntry, type SupplyEntry, type UtilityEntry } from '../../../gateway/ledger/entities.ts';
 import { genesisState } from '../../../gateway/ledger/genesis.ts';
 import { applyTx, type TxEvent } from '../../../gateway/ledger/rules/index.ts';
 import { signTx, type TxFields } from '../../../gateway/ledger/sign.ts';
@@ -28,6 +28,8 @@ export interface WorldOptions {
   households?: Array<{ name: string; role: 'prosumer' | 'consumer'; hec?: number }>;
   priceCapMicroHecPerKWh?: number;
   seed?: number;
+  /** The grid connection (docs/market.md §9); absent: a grid from before it. */
+  utility?: Genesis['utility'];
 }
 
 export const EXAMPLE_HOUSEHOLDS = [
@@ -48,13 +50,14 @@ export class World {
   private authNonce = 0;
 
   constructor(o: WorldOptions = {}) {
-    const hh = (o.households ?? EXAMPLE_HOUSEHOLDS).map((h) => ({ name: h.name, email: `${h.name.toLowerCase()}@example.org`, role: h.role, allocationMicroHec: (h.hec ?? 10) * HEC }));
+    const hh = (o.households ?? EXAMPLE_HOUSEHOLDS).map((h) => ({ name: h.name, email: `${h.name.toLowerCase()}@example.org`, role: h.role, allocationMicroHec: Math.round((h.hec ?? 10) * HEC) }));
     const grid = makeGrid({ households: hh, seed: o.seed ?? 2000, t0: NOON - HOUR });
     this.genesis = {
       ...grid.genesis,
       clearing: o.clearing ?? 'pay-as-bid',
       priceCapMicroHecPerKWh: o.priceCapMicroHecPerKWh ?? grid.genesis.priceCapMicroHecPerKWh,
       storage: { capacityMWh: 10 * KWH, buyPriceMicroHecPerKWh: 80_000, sellPriceMicroHecPerKWh: 250_000, ...o.storage },
+      ...(o.utility ? { utility: o.utility } : {}),
     };
     this.authority = grid.authorities[0];
     this.state = genesisState(this.genesis);
@@ -138,11 +141,15 @@ export class World {
     return this.state.get<OfferEntry>(keys.offer(id));
   }
 
+  utility(): UtilityEntry | undefined {
+    return this.state.get<UtilityEntry>(keys.utility);
+  }
+
   storage(): StorageEntry | undefined {
     return this.state.get<StorageEntry>(keys.storage);
   }
 
-  /** Σ (balance + escrow) + storage fund, and the minted supply: equal, always. */
+  /** Σ (balance + escrow) + storage fund + utility account, and the minted supply: equal, always. */
   tokens(): { held: number; minted: number; negative: boolean } {
     let held = 0;
     let negative = false;
@@ -152,6 +159,7 @@ export class World {
     }
     const s = this.storage();
     held += s?.fundMicroHec ?? 0;
+    held += this.utility()?.balanceMicroHec ?? 0;
     if (s && (s.fundMicroHec < 0 || s.storedMWh < 0 || s.storedMWh > s.capacityMWh)) negative = true;
     return { held, minted: this.state.get<SupplyEntry>(keys.supply)!.mintedMicroHec, negative };
   }
