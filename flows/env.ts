@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataPaths, loadConfig, loadGenesis, readRunInfo } from '../gateway/config.ts';
+import { makeFlowsEnv } from './process.ts';
 
 export class FlowsConfigError extends Error {
   readonly code = 'E_FLOWS_CONFIG';
@@ -46,18 +47,9 @@ export function flowsEnv(o: FlowsOptions, env: NodeJS.ProcessEnv = process.env):
   const secret = env.HELIOS_OPERATOR_SECRET || (existsSync(p.operatorSecret) ? readFileSync(p.operatorSecret, 'utf8').trim() : '');
   if (!secret) throw new FlowsConfigError(`no operator credential: ${p.operatorSecret} is missing and HELIOS_OPERATOR_SECRET is not set`);
   if (!Number.isInteger(o.port) || o.port <= 0 || o.port > 65535) throw new FlowsConfigError(`--port must be a port number, got ${o.port}`);
-  return {
-    HELIOS_GRID: genesis.grid,
-    HELIOS_MQTT_URL: mqtt,
-    HELIOS_API_URL: api,
-    HELIOS_OPERATOR_SECRET: secret,
-    HELIOS_MARKET_PERIOD_MS: String(genesis.marketPeriodMs),
-    HELIOS_FLOWS_USER_DIR: join(p.dir, 'flows'),
-    HELIOS_FLOWS_PORT: String(o.port),
-    HELIOS_FLOWS_HOST: o.host ?? '127.0.0.1',
-    ...(o.editor ? { HELIOS_FLOWS_EDITOR: '1' } : {}),
-    ...(o.readOnly ? { HELIOS_FLOWS_READONLY: '1' } : {}),
-    ...(o.logLevel ? { HELIOS_FLOWS_LOG_LEVEL: o.logLevel } : {}),
-    ...(env.HELIOS_FLOWS_FILE ? { HELIOS_FLOWS_FILE: env.HELIOS_FLOWS_FILE } : {}),
-  };
+  return makeFlowsEnv({
+    grid: genesis.grid, mqttUrl: mqtt, apiUrl: api, operatorSecret: secret, marketPeriodMs: genesis.marketPeriodMs,
+    userDir: join(p.dir, 'flows'), port: o.port, host: o.host, editor: o.editor, readOnly: o.readOnly, logLevel: o.logLevel,
+    flowFile: env.HELIOS_FLOWS_FILE || undefined,
+  });
 }

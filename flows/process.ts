@@ -2,8 +2,8 @@
  * Node-RED as a supervised child: `node node_modules/node-red/red.js --settings
  * flows/settings.cjs` (red.js itself, so a signal reaches Node-RED and not a
  * wrapper that would leave it orphaned), with the credentials file copied from its
- * template into the user directory at every start. Restarted after an unexpected
- * exit (at most 5 times a minute); stop() sends SIGTERM and waits for the exit.
+ * template into the user directory at every start. Restarted after a crash (at
+ * most 5 times a minute); stop() sends SIGTERM and waits for the exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,41 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const settingsFile = join(here, 'settings.cjs');
 export const redJs = createRequire(import.meta.url).resolve('node-red/red.js');
+
+/** What flows/settings.cjs reads, from what the caller knows about the grid. */
+export interface FlowsGrid {
+  grid: string;
+  mqttUrl: string;
+  apiUrl: string;
+  operatorSecret: string;
+  marketPeriodMs: number;
+  /** Node-RED's user directory (outside git). */
+  userDir: string;
+  port: number;
+  host?: string;
+  editor?: boolean;
+  readOnly?: boolean;
+  logLevel?: string;
+  /** Another flow file (tests of the check). */
+  flowFile?: string;
+}
+
+export function makeFlowsEnv(g: FlowsGrid): Record<string, string> {
+  return {
+    HELIOS_GRID: g.grid,
+    HELIOS_MQTT_URL: g.mqttUrl,
+    HELIOS_API_URL: g.apiUrl,
+    HELIOS_OPERATOR_SECRET: g.operatorSecret,
+    HELIOS_MARKET_PERIOD_MS: String(g.marketPeriodMs),
+    HELIOS_FLOWS_USER_DIR: g.userDir,
+    HELIOS_FLOWS_PORT: String(g.port),
+    HELIOS_FLOWS_HOST: g.host ?? '127.0.0.1',
+    ...(g.editor ? { HELIOS_FLOWS_EDITOR: '1' } : {}),
+    ...(g.readOnly ? { HELIOS_FLOWS_READONLY: '1' } : {}),
+    ...(g.logLevel ? { HELIOS_FLOWS_LOG_LEVEL: g.logLevel } : {}),
+    ...(g.flowFile ? { HELIOS_FLOWS_FILE: g.flowFile } : {}),
+  };
+}
 
 export interface FlowsProcessOptions {
   env: Record<string, string>;
@@ -87,6 +122,8 @@ export class FlowsProcess {
 
   private exited(child: ChildProcess, code: number | null, signal: string | null): void {
     if (this.stopping || child !== this.child || this.o.supervise === false) return;
+    // Ctrl-C in a terminal reaches Node-RED too (same process group): an exit it was asked for is not a crash.
+    if (code === 0 || signal === 'SIGINT' || signal === 'SIGTERM') return;
     const now = Date.now();
     this.restartsAt = this.restartsAt.filter((t) => now - t < 60_000);
     if (this.restartsAt.length >= 5) {

@@ -5,7 +5,7 @@
  *
  *  helios-gateway     config: grid id, broker, HTTP API, the operator credential; one
  *                     MQTT connection (logged in as the operator) shared by the nodes
- *  helios-in          a grid topic (…/market/listing, …/chain/head …) as messages
+ *  helios-in          a grid topic (…/market/listing, …/market/clock …) as messages
  *  helios-broadcasts  AcceptOfferBroadcast and CloseBidding on the grid's clock
  *  helios-api         a call to the gateway's HTTP API: public, as the operator, or as
  *                     the household whose browser signed msg.token (answered to the
@@ -120,8 +120,8 @@ module.exports = function (RED) {
       return;
     }
     const offListing = gw.subscribe('market/listing', (_t, l) => clock.listing(l));
-    const offHead = gw.subscribe('chain/head', (_t, head) => {
-      const t = head && head.header && head.header.t;
+    const offHead = gw.subscribe('market/clock', (_t, clk) => {
+      const t = clk && clk.t;
       for (const c of clock.tick(t)) {
         gw.publish(`operator/${c.command}`, { listing: c.listing });
         const what = c.command === 'broadcast' ? 'AcceptOfferBroadcast' : 'CloseBidding';

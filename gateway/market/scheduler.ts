@@ -104,6 +104,8 @@ export class MarketScheduler {
   /** One step: whatever is due now. Never throws (a failing step is logged; the next one tries again). */
   tick(): void {
     try {
+      // The flows schedule the broadcasts by this clock, so they follow the grid's time, not their own.
+      this.d.broadcasts.time();
       this.step(this.d.clock.now());
     } catch (e) {
       this.d.log.error('market scheduler step failed', { error: String((e as Error).stack ?? e) });

@@ -1,8 +1,8 @@
 /**
  * When the flows send the market's broadcasts (docs/market.md §8, "Schedule"): pure
- * arithmetic on the grid's time, which the flows learn from each block header the
- * gateway publishes on …/chain/head, so they follow the grid's clock (an
- * accelerated demo clock too), never Node-RED's own.
+ * arithmetic on the grid's time, which the gateway publishes every block period on
+ * …/market/clock, so the flows follow the grid's clock (an accelerated demo clock
+ * too), never Node-RED's own.
  *
  *  - AcceptOfferBroadcast for the next period as soon as the current one has begun
  *    (the paper opens 13:00–14:00 during 12:00–13:00);
@@ -45,7 +45,7 @@ class MarketClock {
   }
 
   /**
-   * The grid's time is now t (a block header's t): the commands due.
+   * The grid's time is now t (from …/market/clock): the commands due.
    * @returns {Array<{ command: 'broadcast' | 'close', listing: string }>}
    */
   tick(t) {
