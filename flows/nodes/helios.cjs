@@ -79,7 +79,8 @@ module.exports = function (RED) {
       const res = await fetch(node.apiUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await res.text();
       let data;
-      try { data = text ? JSON.parse(text) : null; } catch { data = { code: 'E_HTTP', message: text.slice(0, 200) }; }
+      if (!/json/.test(res.headers.get('content-type') || '')) data = text; // /metrics is Prometheus text
+      else try { data = text ? JSON.parse(text) : null; } catch { data = { code: 'E_HTTP', message: text.slice(0, 200) }; }
       if (!res.ok) {
         const e = new Error((data && data.message) || `HTTP ${res.status}`);
         e.code = (data && data.code) || 'E_HTTP';
@@ -134,7 +135,8 @@ module.exports = function (RED) {
   RED.nodes.registerType('helios-broadcasts', HeliosBroadcasts);
 
   /**
-   * A call to the gateway. The path may hold {placeholders} filled from msg.params.
+   * A call to the gateway. The path may hold {placeholders} filled from msg.params;
+   * a node with no path takes msg.path (under /api/ only).
    * auth "household": msg.token is a Login token the household's browser signed; the
    * answer keeps msg._client, so the dashboard sends it to the asking socket only.
    */
@@ -144,8 +146,16 @@ module.exports = function (RED) {
     const gw = RED.nodes.getNode(config.gateway);
     node.on('input', async (msg, send, done) => {
       if (!gw || gw.broken) return done(new Error('E_FLOWS_CONFIG: helios-api has no working helios-gateway'));
-      const method = msg.method || config.method || 'GET';
-      let path = msg.path || config.path;
+      // A page may choose the path only where the node has none of its own, only under /api/, and never the method.
+      const method = config.method || 'GET';
+      let path = config.path;
+      if (!path) {
+        if (typeof msg.path !== 'string' || !/^\/api\/[\w\-/.?=&%]*$/.test(msg.path)) {
+          send({ ...msg, payload: { error: { code: 'E_BAD_PATH', message: 'ask for a path under /api/' } } });
+          return done();
+        }
+        path = msg.path;
+      }
       path = String(path).replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(String((msg.params || {})[k] ?? '')));
       let auth;
       if (config.auth === 'operator') {

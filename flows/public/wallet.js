@@ -60,17 +60,56 @@ export async function keyIdOf(compressed) {
   return hex(new Uint8Array(await subtle.digest('SHA-256', compressed)).subarray(0, 16));
 }
 
-/** A new wallet: { privateKey (non-extractable CryptoKey), publicKey (base64url, compressed), keyId }. */
-export async function makeKey() {
+/**
+ * The wallet of this page: { privateKey (non-extractable CryptoKey), publicKey
+ * (base64url, compressed), keyId, email }. Kept here, not in a page's reactive data:
+ * a framework's proxy around a CryptoKey can be neither signed with nor stored.
+ */
+let current;
+
+/** What a page may show: copies, never the key object. */
+const view = (w) => (w ? { publicKey: w.publicKey, keyId: w.keyId, email: w.email || '' } : null);
+
+/** A new P-256 key pair, its private half non-extractable: { privateKey, publicKey, keyId }. */
+export async function newKeyPair() {
   const pair = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
   const compressed = compress(new Uint8Array(await subtle.exportKey('raw', pair.publicKey)));
   return { privateKey: pair.privateKey, publicKey: b64url(compressed), keyId: await keyIdOf(compressed) };
 }
 
-/** { body, sig } with the protocol's signature over body's canonical bytes. */
+/** A new key for this browser, stored in IndexedDB. */
+export async function makeKey() {
+  current = { ...(await newKeyPair()), email: '' };
+  await put(current);
+  return view(current);
+}
+
+/** The stored wallet (or null). */
+export async function loadWallet() {
+  current = (await store('readonly', (s) => s.get('default'))) || undefined;
+  return view(current);
+}
+
+export async function setEmail(email) {
+  current = { ...current, email };
+  await put(current);
+  return view(current);
+}
+
+export async function forgetWallet() {
+  current = undefined;
+  await store('readwrite', (s) => s.delete('default'));
+}
+
+/** Whether the stored private key could be read out (it cannot: made non-extractable); undefined without a wallet. */
+export const extractable = () => (current ? current.privateKey.extractable : undefined);
+
+/** { body, sig } with the protocol's signature over body's canonical bytes; `wallet` defaults to this page's. */
 export async function signBody(wallet, body) {
+  const w = wallet || current;
+  if (!w) throw new Error('no wallet in this browser: make a key first');
   const bytes = new TextEncoder().encode(canonicalize(body));
-  const sig = new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, wallet.privateKey, bytes));
+  const sig = new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, w.privateKey, bytes));
   return { body, sig: b64url(lowS(sig)) };
 }
 
@@ -80,13 +119,15 @@ export async function signBody(wallet, body) {
  * at most 15 minutes), as base64url of its canonical JSON.
  */
 export async function loginToken(wallet, grid, now, ttlMs = 10 * 60_000) {
-  const signed = await signBody(wallet, { type: 'Login', grid, id: wallet.keyId, client: 'http', iat: now, exp: now + Math.min(ttlMs, 15 * 60_000) });
+  const w = wallet || current;
+  const signed = await signBody(w, { type: 'Login', grid, id: w.keyId, client: 'http', iat: now, exp: now + Math.min(ttlMs, 15 * 60_000) });
   return b64url(new TextEncoder().encode(canonicalize(signed)));
 }
 
 /** A signed transaction: the fields plus grid, signer, nonce and t. */
 export function signTx(wallet, fields, meta) {
-  return signBody(wallet, { ...fields, grid: meta.grid, signer: wallet.keyId, nonce: meta.nonce, t: meta.t });
+  const w = wallet || current;
+  return signBody(w, { ...fields, grid: meta.grid, signer: w.keyId, nonce: meta.nonce, t: meta.t });
 }
 
 // — IndexedDB: one record, the wallet (a CryptoKey is stored as it is, still non-extractable) —
@@ -109,6 +150,4 @@ async function store(mode, f) {
   });
 }
 
-export const loadWallet = () => store('readonly', (s) => s.get('default'));
-export const saveWallet = (w) => store('readwrite', (s) => s.put(w, 'default'));
-export const forgetWallet = () => store('readwrite', (s) => s.delete('default'));
+const put = (w) => store('readwrite', (s) => s.put(w, 'default'));
