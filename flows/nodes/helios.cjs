@@ -159,7 +159,9 @@ module.exports = function (RED) {
       path = String(path).replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(String((msg.params || {})[k] ?? '')));
       let auth;
       if (config.auth === 'operator') {
-        if (msg._client && msg._client.heliosRole !== 'operator') {
+        // From a page (Dashboard marks what a widget sends): only a socket that proved it is the operator's.
+        const fromPage = Boolean(msg._client || msg._dashboard);
+        if (fromPage && (!msg._client || msg._client.heliosRole !== 'operator')) {
           send({ ...msg, payload: { error: { code: 'E_NOT_AUTHORIZED', message: 'sign in as the operator first' } } });
           return done();
         }

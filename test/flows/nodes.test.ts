@@ -137,6 +137,9 @@ test.serial('helios-api: public and operator calls; an operator call from a page
   helper.getNode('op').receive({ payload: mint, _client: { socketId: 's1', heliosRole: 'public' } });
   t.like((await answer).payload, { error: { code: 'E_NOT_AUTHORIZED' } });
   answer = next();
+  helper.getNode('op').receive({ payload: mint, _dashboard: { sourceId: 'ui.op.households' } });
+  t.like((await answer).payload, { error: { code: 'E_NOT_AUTHORIZED' } }, 'a page message that says nothing about its socket is refused too');
+  answer = next();
   helper.getNode('op').receive({ payload: mint, _client: { socketId: 's2', heliosRole: 'operator' } });
   t.like((await answer).payload, { status: 'committed' });
 
