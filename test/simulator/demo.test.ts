@@ -46,7 +46,15 @@ test('the demo shows trades within two minutes, stops on Ctrl-C and leaves a cha
     t.truthy(dash, 'the dashboard\'s address is printed');
     t.is((await fetch(`${dash![1]}/dashboard/market`)).status, 200);
     const { http } = JSON.parse(readFileSync(join(dir, 'run', 'gateway.json'), 'utf8')) as { http: string };
-    const opened = await fetch(`${http}/api/market/history?limit=24`).then((r) => r.json() as Promise<Array<{ id: string; openedBy?: string; closedBy?: string }>>);
+    // The first listing is due before Node-RED is up (the gateway's fallback opens it); the flows close it,
+    // and open the next when its period begins (06:00 on the demo's clock, about 20 s in).
+    let opened: Array<{ id: string; openedBy?: string; closedBy?: string }> = [];
+    const until = Date.now() + 90_000;
+    while (Date.now() < until) {
+      opened = await fetch(`${http}/api/market/history?limit=24`).then((r) => r.json() as Promise<typeof opened>);
+      if (opened.some((l) => l.openedBy === 'flows') && opened.some((l) => l.closedBy === 'flows')) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     t.true(opened.some((l) => l.openedBy === 'flows'), `no listing opened by the flows: ${JSON.stringify(opened)}`);
     t.true(opened.some((l) => l.closedBy === 'flows'), `no listing closed by the flows: ${JSON.stringify(opened)}`);
     dashboard = dash![1];
