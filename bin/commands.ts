@@ -22,5 +22,6 @@ export const commands: Record<string, CommandEntry> = {
   meter: { summary: 'enrol, list, show and revoke meters; meters waiting for enrolment; run a virtual meter', load: () => import('./meter.ts') },
   market: { summary: 'the hourly market: status, offer, bid, cancel, history; storage, direct purchase, standing orders', load: () => import('../gateway/cli/market.ts') },
   simulate: { summary: 'a simulated neighbourhood (virtual meters, real MQTT) against a real gateway', load: () => import('../simulator/cli.ts') },
+  flows: { summary: 'run the Node-RED flows: market broadcasts on the grid\'s clock, and the dashboards', load: () => import('../flows/cli.ts') },
   demo: { summary: 'the gateway and a live simulated neighbourhood, in one command', load: () => import('../simulator/demo.ts') },
 };

@@ -9,6 +9,11 @@ export const topics = {
   /** Retained: the current kWhListing. */
   listing: (grid: string) => `helios/${grid}/market/listing`,
   trades: (grid: string) => `helios/${grid}/market/trades`,
+  /**
+   * The grid's time, every block period (never retained): what the operator's flows
+   * schedule the market's broadcasts by, on an accelerated clock too.
+   */
+  clock: (grid: string) => `helios/${grid}/market/clock`,
   /** Retained: central storage availability. */
   storage: (grid: string) => `helios/${grid}/storage`,
   /** Retained: the newest block header. */
@@ -27,7 +32,7 @@ export const topics = {
 
 export type ParsedTopic =
   | { kind: 'meter'; grid: string; meter: string; leaf: MeterLeaf }
-  | { kind: 'listing' | 'trades' | 'storage' | 'chainHead' | 'chainBlock' | 'tx'; grid: string }
+  | { kind: 'listing' | 'trades' | 'clock' | 'storage' | 'chainHead' | 'chainBlock' | 'tx'; grid: string }
   | { kind: 'txResult'; grid: string; keyId: string }
   | { kind: 'operator'; grid: string; command: 'broadcast' | 'close' };
 
@@ -48,6 +53,7 @@ export function parseTopic(topic: string): ParsedTopic | null {
     case 'market':
       if (p.length === 4 && p[3] === 'listing') return { kind: 'listing', grid };
       if (p.length === 4 && p[3] === 'trades') return { kind: 'trades', grid };
+      if (p.length === 4 && p[3] === 'clock') return { kind: 'clock', grid };
       return null;
     case 'storage':
       return p.length === 3 ? { kind: 'storage', grid } : null;

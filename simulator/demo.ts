@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generate } from './scenario.ts';
 import { simulate } from './run.ts';
+import { createServer } from 'node:net';
 
 export const help = `
 helios demo — a gateway and a simulated neighbourhood, live in the terminal
@@ -17,15 +18,20 @@ the gateway's HTTP API and MQTT broker are open on localhost to look around.
 Ctrl-C stops everything cleanly; the grid stays in its directory for
 "helios ledger verify --data <dir>".
 
-Usage: helios demo [--households N] [--speed S] [--seed N] [--data DIR] [--duration MIN]
+Node-RED runs beside them: its flows send the market's broadcasts, and its
+dashboards (address printed) show the market, the operator's view, and a
+household's own view once you make a wallet key in the browser.
+
+Usage: helios demo [--households N] [--speed S] [--seed N] [--data DIR] [--duration MIN] [--flows-port N]
 
   --duration MIN   stop by itself after MIN simulated minutes (a bounded run, e.g. in CI)
+  --flows-port N   the dashboards' port (default 1880, or a free one if it is taken)
 `;
 
 export async function run(argv: string[]): Promise<number> {
   let v;
   try {
-    ({ values: v } = parseArgs({ args: argv, strict: true, options: { households: { type: 'string' }, speed: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, duration: { type: 'string' } } }));
+    ({ values: v } = parseArgs({ args: argv, strict: true, options: { households: { type: 'string' }, speed: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' }, duration: { type: 'string' }, 'flows-port': { type: 'string' } } }));
   } catch (e) {
     process.stderr.write(`helios demo: ${(e as Error).message}\n${help}`);
     return 2;
@@ -45,8 +51,9 @@ export async function run(argv: string[]): Promise<number> {
   const tty = Boolean(process.stdout.isTTY);
   let last = 0;
   process.stdout.write(`Starting the Helios demo in ${dir} …\n`);
+  const flowsPort = v['flows-port'] !== undefined ? Number(v['flows-port']) : (await portFree(1880)) ? 1880 : 0;
   const r = await simulate({
-    scenario, dataDir: dir, view: 'live', forever: duration === undefined, signal: stop.signal, gatewayLogLevel: 'error',
+    scenario, dataDir: dir, view: 'live', forever: duration === undefined, signal: stop.signal, gatewayLogLevel: 'error', flowsPort,
     // On a terminal the view is redrawn every second; in a log, every ten seconds without the screen codes.
     print: (s) => {
       if (tty) return process.stdout.write(s + '\n');
@@ -58,4 +65,12 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(`\n${r.summary}\n\nChecks:\n${r.checks.map((c) => `  ${c.ok ? '✔' : '✘'} ${c.name} — ${c.detail}`).join('\n')}\n`);
   process.stdout.write(`\nThe demo's grid is in ${dir}: helios ledger verify --data ${dir}\n`);
   return r.ok ? 0 : 1;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
 }

@@ -15,7 +15,8 @@ import {
 import { createNodeMeter, opensslSigner, PacketMqttTransport, type NodeMeter } from '../firmware/platform/node/index.ts';
 import { CounterTotals, GatewayClient, pool } from './client.ts';
 import { FaultyTransport, forgedCreditToken, SkewableClock } from './faults.ts';
-import { createGrid, GatewayProcess, type ClockSpec } from './gatewayProcess.ts';
+import { createGrid, freePort, GatewayProcess, type ClockSpec } from './gatewayProcess.ts';
+import { FlowsProcess, makeFlowsEnv } from '../flows/process.ts';
 import { HouseholdModel, type HouseholdSpec } from './household.ts';
 import { rng } from './random.ts';
 import type { Fault, Scenario } from './scenario.ts';
@@ -35,6 +36,8 @@ export interface SimulationOptions {
   /** Lines for the user (default stdout). */
   print?: (s: string) => void;
   gatewayLogLevel?: string;
+  /** Also run the Node-RED flows (broadcasts and dashboards) against the grid, on this port (0: a free one). */
+  flowsPort?: number;
 }
 
 export interface Check {
@@ -145,6 +148,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     // Never leave a gateway running behind a failed run; say so if it was the gateway that died.
     started.stopMeters?.();
     started.observer?.end(true);
+    await started.flows?.stop().catch(() => undefined);
     const gw = started.gw;
     const died = gw?.died;
     await gw?.stop('SIGTERM').catch(() => undefined);
@@ -156,6 +160,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
 /** What a run has started, so that a failed run can stop it. */
 interface Started {
   gw?: GatewayProcess;
+  flows?: FlowsProcess;
   stopMeters?: () => void;
   observer?: MqttClient;
 }
@@ -176,11 +181,24 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
   // 1. The grid and its gateway.
   // Blocks no more often than every 150 real ms: a fast clock (a simulated day in a minute) would otherwise ask
   // hundreds a second, and a busy machine would deliver credit tokens after the periods they are for.
-  await createGrid({ dir: dataDir, grid, genesisTime: simStart - 3_600_000, marketPeriodMs: P, blockPeriodMs: Math.max(1000, Math.round(P / 720), Math.round(s.speed * 150)), clearing: s.clearing, mode: s.grid });
+  const ports = await createGrid({ dir: dataDir, grid, genesisTime: simStart - 3_600_000, marketPeriodMs: P, blockPeriodMs: Math.max(1000, Math.round(P / 720), Math.round(s.speed * 150)), clearing: s.clearing, mode: s.grid });
   const gw = new GatewayProcess(dataDir, spec, o.gatewayLogLevel ?? 'error');
   started.gw = gw;
-  await gw.start();
   const secret = readFileSync(join(dataDir, 'operator.secret'), 'utf8').trim();
+  // Node-RED starts beside the gateway, on the grid's fixed ports, so its flows send the first broadcasts.
+  let flowsStarted: Promise<void> | undefined;
+  if (o.flowsPort !== undefined) {
+    const flows = new FlowsProcess({
+      env: makeFlowsEnv({
+        grid, mqttUrl: `mqtt://127.0.0.1:${ports.mqtt}`, apiUrl: `http://127.0.0.1:${ports.http}`, operatorSecret: secret, marketPeriodMs: P,
+        userDir: join(dataDir, 'flows'), port: o.flowsPort || (await freePort()),
+      }),
+    });
+    started.flows = flows;
+    flowsStarted = flows.start();
+  }
+  await gw.start();
+  await flowsStarted;
   const api = new GatewayClient(gw.url, secret);
   const genesis = await api.get<{ authorities: Array<{ publicKey: string }>; grid: string }>('/api/genesis');
   // What the market broadcasts, heard from the start as the operator's dashboard would (to check against the
@@ -418,7 +436,7 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
     }
     const trades = heard.reduce((n, m) => n + m.trades.length, 0);
     if (view === 'bar') drawBar(clock.now(), metered.from, endSim, readingsPerSec, trades, households.length, faultLog.length);
-    if (view === 'live') print(await liveView(api, gw, clock, households, lastListing, s.speed));
+    if (view === 'live') print(await liveView(api, gw, clock, households, lastListing, s.speed, started.flows?.url));
   }
   if (view === 'bar' && process.stderr.isTTY) process.stderr.write('\n');
   trace(`run loop ended after ${accepted.length} samples`);
@@ -455,6 +473,7 @@ async function run(o: SimulationOptions, started: Started): Promise<SimulationRe
   await new Promise((r) => setTimeout(r, 500));
   observer.end(true);
   const result = await report(o, s, api, gw, households, heard, minted, outcomes, faultLog, ackedBeforeRestart, faultState, dataDir, realStart, cpuStart, totals, { ...metered, billedFrom, heardUntil });
+  await started.flows?.stop();
   await gw.stop('SIGTERM');
   const v = gw.verify();
   result.stats.run = runStats;
@@ -482,7 +501,7 @@ function drawBar(now: number, start: number, end: number, rps: number, trades: n
   else if (Math.round(frac * 100) % 10 === 0) process.stderr.write(line + '\n');
 }
 
-async function liveView(api: GatewayClient, gw: GatewayProcess, clock: Clock, households: Household[], l: ListingView | undefined, speed: number): Promise<string> {
+async function liveView(api: GatewayClient, gw: GatewayProcess, clock: Clock, households: Household[], l: ListingView | undefined, speed: number, dashboard?: string): Promise<string> {
   const parts = await api.get<Array<{ email: string; balanceMicroHec: number; escrowMicroHec: number }>>('/api/participants').catch(() => []);
   const storage = await api.get<{ storedMWh: number; capacityMWh: number }>('/api/storage').catch(() => undefined);
   const hist = await api.get<Array<{ id: string; tradedMWh?: number; trades?: number; clearingPriceMicroHecPerKWh?: number; state: string }>>('/api/market/history?limit=6').catch(() => []);
@@ -494,6 +513,7 @@ async function liveView(api: GatewayClient, gw: GatewayProcess, clock: Clock, ho
   const lines = [
     `\x1b[2J\x1b[H☀  Helios demo — simulated ${new Date(clock.now()).toISOString().slice(0, 16).replace('T', ' ')} UTC (×${speed}, one market hour per real minute)`,
     `   HTTP API ${gw.url}   MQTT ${gw.mqttUrl}   (try: curl ${gw.url}/api/market/listings/current)`,
+    ...(dashboard ? [`   Dashboards ${dashboard}/dashboard/market  (household: …/dashboard/wallet, then …/household; operator: …/dashboard/operator)`] : []),
     '',
     l ? `Market   listing ${l.id}  ${l.state.padEnd(14)} offers ${l.offers} (${formatKWh(l.offeredMWh)})  bids ${l.bids} (${formatKWh(l.bidMWh)})  bidding closes ${t(l.closesAt)}` : 'Market   no listing open yet',
     lastCleared ? `         last clearing ${lastCleared.id}: ${formatHec(lastCleared.clearingPriceMicroHecPerKWh!)}/kWh, ${formatKWh(lastCleared.tradedMWh ?? 0)} in ${lastCleared.trades ?? 0} trades` : '         no auction has cleared yet',

@@ -31,7 +31,7 @@ export function mayPublish(role: Role, grid: string, topic: string): boolean {
   }
 }
 
-const SHARED_NEWS = new Set(['listing', 'trades', 'storage', 'chainHead']);
+const SHARED_NEWS = new Set(['listing', 'trades', 'clock', 'storage', 'chainHead']);
 
 export function maySubscribe(role: Role, grid: string, filter: string): boolean {
   const root = `helios/${grid}/`;

@@ -63,6 +63,10 @@ export interface ListingEntry {
   closesAt: number;
   state: 'ACCEPT_OFFERS' | 'AUCTION_CLOSED' | 'SETTLED';
   opened: TxRef;
+  /** Who sent AcceptOfferBroadcast: the operator's flows or the gateway's fallback (absent on listings opened before this was recorded). */
+  openedBy?: 'flows' | 'fallback';
+  /** Who sent CloseBidding. */
+  closedBy?: 'flows' | 'fallback';
   /** Offers and bids ever posted (the length of the book index, cancelled ones included). */
   posted: number;
   /** Open PVOffers and BuyOffers, and their energy. */

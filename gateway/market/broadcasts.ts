@@ -27,6 +27,11 @@ export class MarketBroadcasts {
     this.current();
   }
 
+  /** The grid's time (docs/protocol.md §7): not retained, a stale time would mislead. */
+  time(): void {
+    this.publish(topics.clock(this.genesis.grid), `{"grid":${JSON.stringify(this.genesis.grid)},"t":${this.clock.now()},"type":"Clock"}`);
+  }
+
   storage(): void {
     this.publish(topics.storage(this.genesis.grid), canonicalize(storageMessage(this.state, this.genesis, this.clock.now())), { retain: true });
   }

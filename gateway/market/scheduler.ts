@@ -56,6 +56,7 @@ export class MarketScheduler {
   /** Actions that failed, by key, with when to try again (so a stuck action does not spam the log). */
   private readonly retryAt = new Map<string, number>();
   private readonly fallbacks: Counter<'tx'>;
+  private readonly broadcasts: Counter<'tx' | 'by'>;
   private readonly operatorRefused: Counter<'code'>;
 
   constructor(private readonly d: SchedulerDeps) {
@@ -64,6 +65,7 @@ export class MarketScheduler {
     this.enabled = marketPeriodOk(this.genesis.marketPeriodMs);
     const r = d.metrics ? [d.metrics.registry] : [];
     this.fallbacks = new Counter({ name: 'helios_market_fallback_broadcasts_total', help: 'AcceptOfferBroadcast and CloseBidding the gateway issued itself because the operator\'s did not come in time', labelNames: ['tx'], registers: r });
+    this.broadcasts = new Counter({ name: 'helios_market_broadcasts_total', help: 'AcceptOfferBroadcast and CloseBidding submitted, by who sent them: the operator\'s flows or the gateway\'s fallback', labelNames: ['tx', 'by'], registers: r });
     this.operatorRefused = new Counter({ name: 'helios_market_operator_commands_refused_total', help: 'Operator market commands refused, by error code', labelNames: ['code'], registers: r });
     const P = this.genesis.marketPeriodMs;
     this.nextDepositPeriod = periodStartAt(d.clock.now(), P) - LOOKAHEAD_PERIODS * P;
@@ -103,6 +105,8 @@ export class MarketScheduler {
   /** One step: whatever is due now. Never throws (a failing step is logged; the next one tries again). */
   tick(): void {
     try {
+      // The flows schedule the broadcasts by this clock, so they follow the grid's time, not their own.
+      this.d.broadcasts.time();
       this.step(this.d.clock.now());
     } catch (e) {
       this.d.log.error('market scheduler step failed', { error: String((e as Error).stack ?? e) });
@@ -116,8 +120,9 @@ export class MarketScheduler {
     // 1. Open the next period's listing if the operator has not within its grace window.
     const next = periodFrom(periodStartAt(now, P) + P, this.genesis);
     if (this.d.fallback !== false && !view.get(keys.listing(next.id)) && now >= openFallbackAt(next, this.times)) {
-      if (this.submit(`open ${next.id}`, { type: 'AcceptOfferBroadcast', listing: next.id })) {
+      if (this.submit(`open ${next.id}`, { type: 'AcceptOfferBroadcast', listing: next.id, by: 'fallback' })) {
         this.fallbacks.inc({ tx: 'AcceptOfferBroadcast' });
+        this.broadcasts.inc({ tx: 'AcceptOfferBroadcast', by: 'fallback' });
         this.d.log.warn('AcceptOfferBroadcast did not come from the operator within its grace window; the gateway issued it', { listing: next.id, dueAt: new Date(next.opensAt).toISOString() });
       }
     }
@@ -127,8 +132,9 @@ export class MarketScheduler {
       const pending = view.get<ListingEntry>(keys.listing(id));
       if (!committed || !pending) continue;
       if (pending.state === 'ACCEPT_OFFERS' && this.d.fallback !== false && now >= closeFallbackAt(pending, this.times)) {
-        if (this.submit(`close ${id}`, { type: 'CloseBidding', listing: id })) {
+        if (this.submit(`close ${id}`, { type: 'CloseBidding', listing: id, by: 'fallback' })) {
           this.fallbacks.inc({ tx: 'CloseBidding' });
+          this.broadcasts.inc({ tx: 'CloseBidding', by: 'fallback' });
           this.d.log.warn('CloseBidding did not come from the operator in time; the gateway issued it', { listing: id, closesAt: new Date(committed.closesAt).toISOString() });
         }
       }
@@ -252,7 +258,9 @@ export class MarketScheduler {
       return this.d.log.info('operator close for a listing not accepting offers', { listing, state: l?.state ?? 'unknown' });
     }
     try {
-      this.d.authority.submit(command === 'broadcast' ? { type: 'AcceptOfferBroadcast', listing } : { type: 'CloseBidding', listing });
+      const tx = command === 'broadcast' ? 'AcceptOfferBroadcast' : 'CloseBidding';
+      this.d.authority.submit({ type: tx, listing, by: 'flows' });
+      this.broadcasts.inc({ tx, by: 'flows' });
       this.d.log.info(`operator ${command === 'broadcast' ? 'AcceptOfferBroadcast' : 'CloseBidding'} submitted`, { listing });
     } catch (e) {
       if (!isHeliosError(e)) throw e;

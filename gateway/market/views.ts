@@ -103,6 +103,7 @@ export function listingSummary(l: ListingEntry, now: number) {
     ...(l.clearingPriceMicroHecPerKWh !== undefined ? { clearingPriceMicroHecPerKWh: l.clearingPriceMicroHecPerKWh } : {}),
     ...(l.late ? { late: true } : {}),
     opened: l.opened, ...(l.closed ? { closed: l.closed } : {}), ...(l.settled ? { settled: l.settled } : {}),
+    ...(l.openedBy ? { openedBy: l.openedBy } : {}), ...(l.closedBy ? { closedBy: l.closedBy } : {}),
   };
 }
 

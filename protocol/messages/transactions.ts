@@ -90,9 +90,18 @@ const setTariff = {
 };
 
 // Market — the paper's kWhListing lifecycle.
+/**
+ * Who sent a market broadcast: the operator's flows (Node-RED), or the gateway's
+ * own scheduler when the flows' did not come in time. The authority signs it with
+ * the transaction, so the record of a missed broadcast is on the chain.
+ */
+export const BROADCAST_SENDERS = ['flows', 'fallback'] as const;
+export type BroadcastSender = (typeof BROADCAST_SENDERS)[number];
+
 const acceptOfferBroadcast = {
   type: literal('AcceptOfferBroadcast'), ...common,
   listing: listingId(),
+  by: optional(oneOf(BROADCAST_SENDERS)),
 };
 const pvOffer = {
   type: literal('PVOffer'), ...common,
@@ -126,6 +135,7 @@ const cancelOffer = {
 const closeBidding = {
   type: literal('CloseBidding'), ...common,
   listing: listingId(),
+  by: optional(oneOf(BROADCAST_SENDERS)),
 };
 const meteredEnergy = object({
   meter: meterId(),

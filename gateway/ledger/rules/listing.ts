@@ -27,7 +27,7 @@ export const acceptOfferBroadcast: Rule<TxOf<'AcceptOfferBroadcast'>> = ({ state
   }
   const entry: ListingEntry = {
     id: period.id, deliveryStart: period.deliveryStart, deliveryEnd: period.deliveryEnd, closesAt: period.closesAt,
-    state: 'ACCEPT_OFFERS', opened: ref(ctx), posted: 0, offers: 0, bids: 0, offeredMWh: 0, bidMWh: 0,
+    state: 'ACCEPT_OFFERS', opened: ref(ctx), ...(body.by ? { openedBy: body.by } : {}), posted: 0, offers: 0, bids: 0, offeredMWh: 0, bidMWh: 0,
   };
   state.set(keys.listing(period.id), entry);
   return [{ kind: 'listingOpened', listing: period.id }];
@@ -51,7 +51,7 @@ export const closeBidding: Rule<TxOf<'CloseBidding'>> = ({ state, body, ctx }) =
   const late = ctx.blockTime >= l.deliveryStart;
   const mechanism = ctx.genesis.clearing as Mechanism;
   const events: TxEvent[] = [];
-  let closed: ListingEntry = { ...l, state: 'AUCTION_CLOSED', closed: ref(ctx), mechanism, trades: 0, tradedMWh: 0 };
+  let closed: ListingEntry = { ...l, state: 'AUCTION_CLOSED', closed: ref(ctx), ...(body.by ? { closedBy: body.by } : {}), mechanism, trades: 0, tradedMWh: 0 };
   if (late) {
     for (const b of bids) {
       releaseEscrow(state, b.owner, b.escrowMicroHec ?? 0);

@@ -93,6 +93,9 @@ test('fallback broadcasts, standing orders, settle on covering readings or the t
     t.like(listing(LA), { state: 'ACCEPT_OFFERS' });
     t.is(logged('AcceptOfferBroadcast did not come from the operator').length, 1);
     t.is(await metric('helios_market_fallback_broadcasts_total', 'tx="AcceptOfferBroadcast"'), 1);
+    // Who sent it is on the listing record (signed with the transaction) and in /metrics.
+    t.is(listing(LA)!.openedBy, 'fallback');
+    t.is(await metric('helios_market_broadcasts_total', 'tx="AcceptOfferBroadcast",by="fallback"'), 1);
 
     // The standing order's offer: net export of the last complete period, 700 000 − 100 mWh, within the order's 1 kWh.
     await advanceTo(at(12, 3, 30));
@@ -107,6 +110,7 @@ test('fallback broadcasts, standing orders, settle on covering readings or the t
     t.like(listing(LA), { state: 'AUCTION_CLOSED', trades: 1, tradedMWh: 500_000 });
     t.true(listing(LA)!.closed!.t < at(13));
     t.is(await metric('helios_market_fallback_broadcasts_total', 'tx="CloseBidding"'), 1);
+    t.is(listing(LA)!.closedBy, 'fallback');
 
     // Delivery 13:00–14:00: Zarak exports 0.3 kWh of the 0.5 he sold; Bilal, who offered nothing, exports 0.2 kWh.
     await read(meters.zarak, at(12, 59, 50), 700_000);
