@@ -16,7 +16,7 @@ import test from 'ava';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { ManualClock } from '../../protocol/index.ts';
+import { httpToken, ManualClock } from '../../protocol/index.ts';
 import { Gateway } from '../../gateway/gateway.ts';
 import type { ListingEntry } from '../../gateway/ledger/entities.ts';
 import { createLogger } from '../../gateway/log.ts';
@@ -143,12 +143,14 @@ test.serial('helios-api: public and operator calls; an operator call from a page
   helper.getNode('op').receive({ payload: mint, _client: { socketId: 's2', heliosRole: 'operator' } });
   t.like((await answer).payload, { status: 'committed' });
 
+  // The household's own signed token (as its browser wallet makes it): the gateway answers with its private record.
+  const token = httpToken(grid.households[0].key, grid.genesis.grid, gw.clock.now(), 60_000);
   answer = next();
-  helper.getNode('hh').receive({ params: { email: grid.households[0].email }, token: 'dG9rZW4', _client: { socketId: 's3', heliosRole: 'public' } });
+  helper.getNode('hh').receive({ params: { email: grid.households[0].email }, token, _client: { socketId: 's3', heliosRole: 'public' } });
   const got = await answer;
   t.is(got.payload.email, grid.households[0].email);
   t.is(got._client?.socketId, 's3', 'the answer goes back to the asking socket only');
-  t.deepEqual(seen, ['Helios dG9rZW4'], 'the household\'s own credential, never the operator\'s');
+  t.deepEqual(seen, [`Helios ${token}`], 'the household\'s own credential, never the operator\'s');
   t.false('token' in got && (got as { token?: string }).token !== undefined, 'the token is not passed on');
 });
 
