@@ -63,8 +63,10 @@ test('dashboards: live pages; a browser wallet is registered, enrolled and bids;
   try {
     const run = join(dir, 'run', 'gateway.json');
     const info = await until('the gateway', () => existsSync(run) && (JSON.parse(readFileSync(run, 'utf8')) as { http: string; mqtt: string }), 60_000);
-    const api = async <T>(path: string, init?: RequestInit): Promise<T> => (await fetch(info.http + path, init)).json() as Promise<T>;
     const secret = readFileSync(join(dir, 'operator.secret'), 'utf8').trim();
+    // The test checks the ledger as the operator: households' records are private to them and to it.
+    const api = async <T>(path: string, init?: RequestInit): Promise<T> =>
+      (await fetch(info.http + path, init ?? { headers: { authorization: `Bearer ${secret}` } })).json() as Promise<T>;
     const dash = `http://127.0.0.1:${flowsPort}/dashboard`;
     await until('the simulated households', async () => (await api<unknown[]>('/api/participants').catch(() => [])).length === 4, 60_000);
     await until('Node-RED', () => fetch(`${dash}/market`).then((r) => r.ok, () => false), 60_000);
