@@ -117,9 +117,12 @@ async function editProperty(column: Col): Promise<void> {
     try {
       db.prepare(`UPDATE ${col.table} SET ${col.column} = ? WHERE ${col.key} = ?`).run(after as string, row[col.key] as string);
     } catch (e) {
-      // A unique or primary key collision: the database itself refused the edit.
+      // The database itself refused the edit: a unique or primary key collision, or an envelope whose
+      // generated figures cannot be computed (malformed JSON, a figure missing).
       db.close();
-      return /UNIQUE|PRIMARY KEY|constraint/i.test((e as Error).message);
+      const why = String((e as { message?: string }).message);
+      if (/UNIQUE|PRIMARY KEY|constraint|malformed JSON/i.test(why)) return true;
+      throw new Error(`editing ${col.table}.${col.column} failed: ${why}`);
     }
     db.close();
     const r = await verifyChain(new ChainStore(openDb(join(dir, 'ledger.sqlite'), { readonly: true })), chain.grid.genesis);
