@@ -5,7 +5,7 @@
  * whose bid lost still gets a signed credit token for the period from its balance.
  */
 import test from 'ava';
-import { generateKeyPair, scaledClock, systemClock } from '../../../protocol/index.ts';
+import { generateKeyPair, httpToken, scaledClock, systemClock } from '../../../protocol/index.ts';
 import { Gateway } from '../../../gateway/gateway.ts';
 import { silentLogger } from '../../../gateway/log.ts';
 import { listingIdOf } from '../../../gateway/market/period.ts';
@@ -27,6 +27,8 @@ const gw = await Gateway.start({ dataDir: grid.dir, clock, httpPort: 0, mqttPort
 test.after.always(() => gw.stop());
 const OPEN = listingIdOf(start - 10 * 60_000 + HOUR);
 const LATER = listingIdOf(start - 10 * 60_000 + 3 * HOUR);
+/** Asad's own signed credential: a household's meter and account are private to it (and the operator). */
+const asadReads = (): Record<string, string> => ({ authorization: `Helios ${httpToken(asad.key, grid.genesis.grid, gw.clock.now(), 60_000)}` });
 
 /** An authority transaction: committed, or refused when the mempool admits it (it throws, changing nothing). */
 async function authority(fields: Parameters<typeof gw.authority.submit>[0]): Promise<{ status: string; code?: string }> {
@@ -68,9 +70,9 @@ test.serial('on-grid over HTTP: the utility\'s figures, a bid above the import t
   t.deepEqual(u2.body.changes.map((c) => c.from), [LATER]);
 
   t.is((await authority({ type: 'CloseBidding', listing: OPEN })).status, 'committed');
-  const meter = await http<{ credits: Array<{ energyMWh: number; ref: string; validFrom: number }> }>(gw.httpUrl + `/api/meters/${ma.keyId}`);
+  const meter = await http<{ credits: Array<{ energyMWh: number; ref: string; validFrom: number }> }>(gw.httpUrl + `/api/meters/${ma.keyId}`, 'GET', undefined, asadReads());
   t.deepEqual(meter.body.credits.map((c) => [c.energyMWh, c.ref]), [[10 * KWH, `${OPEN}/utility`]], 'no trade, and still a signed credit token: 10 kWh from the balance at 0.30 HEC/kWh');
-  const p = await http<{ balanceMicroHec: number; escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`);
+  const p = await http<{ balanceMicroHec: number; escrowMicroHec: number }>(gw.httpUrl + `/api/participants/${asad.email}`, 'GET', undefined, asadReads());
   t.is(p.body.escrowMicroHec, 3_000_000, 'the lost bid\'s escrow came back; the allowance holds 3 HEC');
   void zarak;
 });
