@@ -19,9 +19,17 @@ function day(grid: Scenario['grid']): Scenario {
   return s;
 }
 
+// The two days run one after the other, not side by side: each is a gateway and eleven meters on a
+// clock 1,440 times real time, and two of them on two cores (beside the rest of the suite) fall behind
+// their own clock.
 const runs = new Map<Scenario['grid'], Promise<SimulationResult>>();
+let previous: Promise<unknown> = Promise.resolve();
 const run = (grid: Scenario['grid']) => {
-  if (!runs.has(grid)) runs.set(grid, simulate({ scenario: day(grid), dataDir: tempDir(`helios-day-${grid}-`), view: 'none', print: () => undefined }));
+  if (!runs.has(grid)) {
+    const next = previous.catch(() => undefined).then(() => simulate({ scenario: day(grid), dataDir: tempDir(`helios-day-${grid}-`), view: 'none', print: () => undefined }));
+    runs.set(grid, next);
+    previous = next;
+  }
   return runs.get(grid)!;
 };
 
