@@ -9,11 +9,15 @@ export class HeliosError extends Error {
 
   constructor(code: string, message: string, path?: string) {
     super(message);
-    this.name = 'HeliosError';
     this.code = code;
     this.path = path;
   }
 }
+
+// On the prototype, not by `this.name = …`: in a Moddable build the built-ins are
+// frozen after preload, and assigning a property that is read-only on
+// Error.prototype throws in strict code (documentation/xs/preload.md).
+Object.defineProperty(HeliosError.prototype, 'name', { value: 'HeliosError', writable: true, configurable: true });
 
 /** Codes raised by protocol/ itself. The gateway adds its own (docs/protocol.md). */
 export const ProtocolCodes = {

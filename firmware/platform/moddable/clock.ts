@@ -11,6 +11,6 @@ export function timerClock(): Clock {
   return systemClock({
     now: () => Date.now(),
     setTimeout: (fn, ms) => Timer.set(() => fn(), ms),
-    clearTimeout: (id) => Timer.clear(id as number),
+    clearTimeout: (id) => Timer.clear(id as Timer),
   });
 }

@@ -1,4 +1,3 @@
-/// <reference path="./types/global.d.ts" />
 /**
  * The meter firmware's entry point (manifest.json: creation.main). Order matters:
  * the relay output is driven to its power-on state before anything else can fail,
@@ -6,6 +5,7 @@
  * starts the network. A bad setting stops the meter with a message on the
  * console — it never reboots in a loop.
  */
+import './textencoder.ts';
 import './curve.ts';
 import config from 'mc/config';
 import createBoard from 'helios/board';

@@ -24,7 +24,7 @@ function startNetwork(s: InstallerSettings, events: NetworkEvents): void {
     trace('no Wi-Fi credentials: build with mcconfig … ssid=<network> password=<secret>\n');
     return;
   }
-  let sntpTimer: number | undefined;
+  let sntpTimer: Timer | undefined;
   const syncTime = () => {
     if (sntpTimer !== undefined) Timer.clear(sntpTimer);
     sntpTimer = undefined;
