@@ -239,13 +239,35 @@ export class SlotStore {
 
   /** The newest intact record, or undefined if neither slot holds one. */
   load(): Uint8Array | undefined {
+    return this.inspect().payload;
+  }
+
+  /**
+   * The newest intact record, and which slots hold something that is not one: a
+   * torn write (a cut mid-write on a store that writes in place) or a corrupted
+   * flash. A slot that is simply absent (never written, or erased by Preference's
+   * erase-then-write when the cut came) is not listed.
+   */
+  inspect(): { payload: Uint8Array | undefined; generation: number; corrupt: string[]; present: number } {
     let best: { generation: number; payload: Uint8Array } | undefined;
+    const corrupt: string[] = [];
+    let present = 0;
     for (const key of this.keys) {
-      const rec = decodeSlot(this.store.get(this.domain, key));
-      if (rec && (!best || rec.generation > best.generation)) best = rec;
+      const raw = this.store.get(this.domain, key);
+      if (raw === undefined) continue;
+      present++;
+      const rec = decodeSlot(raw);
+      if (!rec) corrupt.push(key);
+      else if (!best || rec.generation > best.generation) best = rec;
     }
     this.generation = best ? best.generation : 0;
-    return best?.payload;
+    return { payload: best?.payload, generation: this.generation, corrupt, present };
+  }
+
+  /** Forget both slots (the key they belonged to is gone). */
+  clear(): void {
+    for (const key of this.keys) this.store.delete(this.domain, key);
+    this.generation = 0;
   }
 
   /** Write the record to the slot that does not hold the newest one. */

@@ -539,7 +539,7 @@ export function piecesScenario(): Record<string, unknown> {
   const uncovered = wallet.consume(25, 150, 0);
   const encoded = wallet.encode(12345);
   const decoded = Wallet.decode(encoded);
-  const state = { seq: 7, ctr: 3, importMWh: 9007199254740991, exportMWh: 4294967296, lastT: T0 };
+  const state = { seq: 7, ctr: 3, importMWh: 9007199254740991, exportMWh: 4294967296, lastT: T0, ackSeq: 0 };
   return {
     afterPush,
     dropped: o.dropped,
