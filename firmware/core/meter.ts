@@ -779,6 +779,7 @@ export class Meter {
     this.enrolment = b;
     this.enrolmentText = text;
     this.authorityKey = this.cfg.authorityKey ?? b.authority;
+    if (this.fault === 'E_KEY_LOST') this.fault = undefined; // enrolled again under the new key
     this.log.log('info', `enrolled for ${b.participant} by authority ${keyIdOf(b.authority)}${b.relay ? '' : ' (no relay: the supply is not switched)'}`);
     this.decideRelay();
     // The gateway grants the meter ACL at CONNECT: log in again as an enrolled meter.

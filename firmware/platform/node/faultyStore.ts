@@ -50,8 +50,9 @@ function prefix(v: PreferenceValue, n: number | undefined): PreferenceValue | un
 }
 
 export class FaultyStore implements PreferenceStore {
-  /** Writes (set and delete) done so far. */
+  /** Writes (set and delete) done so far, and to which records (`domain/key`), in order. */
   writes = 0;
+  readonly written: string[] = [];
   dead = false;
   cut: CutInfo | undefined;
   /** Called once, when the power goes (before the PowerCut is thrown). */
@@ -102,5 +103,6 @@ export class FaultyStore implements PreferenceStore {
     if (value === undefined) this.inner.delete(domain, key);
     else this.inner.set(domain, key, value);
     this.writes++;
+    this.written.push(`${domain}/${key}`);
   }
 }
