@@ -61,6 +61,18 @@ const MAX_POWER_W = 1_000_000;
  * one gateway), and the one answering may not have heard of the newest.
  */
 export const CTR_RESTORE_MARGIN = 1000;
+/**
+ * Flash-wear budget (docs/installing-a-meter.md, "Storage and flash wear"): an
+ * energy-triggered write of the state record comes at least this long after the
+ * previous write, so a heavy load cannot write more than twice a reading period.
+ */
+export const MIN_PERSIST_GAP_MS = 30_000;
+/**
+ * The wallet is written with the state record at most this often while only its
+ * balances change (a token admitted or gone is written at once): import it missed
+ * is charged from the registers at the next boot (loadWallet), so no credit comes back.
+ */
+export const WALLET_EVERY_MS = 15 * 60_000;
 
 /**
  * Why the meter is restoring: `lost` — no valid state record (registers unknown:
@@ -156,6 +168,9 @@ export class Meter {
   private fault: MeterFault | undefined;
   private wallet: Wallet;
   private walletDirty = false;
+  /** A token was added or dropped: the wallet is written with the next state record, whatever WALLET_EVERY_MS says. */
+  private walletUrgent = false;
+  private walletSavedAtBase = -Infinity;
   private enrolment: Enrolment | undefined;
   private enrolmentText: string | undefined;
   private authorityKey: string | undefined;
@@ -246,7 +261,8 @@ export class Meter {
       this.update();
       if (this.restoring === 'lost') return;
       // Into both slots: after a clean shutdown, damage to either one loses nothing.
-      this.commit({});
+      this.commit({}, false);
+      this.walletUrgent = this.walletDirty;
       this.commit({});
     });
     this.started = false;
@@ -418,7 +434,7 @@ export class Meter {
       wallet.consume(this.state.importMWh - atImport, undefined, this.state.lastT);
       this.walletDirty = true;
     }
-    if (wallet.prune(this.state.lastT).length) this.walletDirty = true;
+    if (wallet.prune(this.state.lastT).length) this.walletDirty = this.walletUrgent = true;
     return wallet;
   }
 
@@ -480,12 +496,14 @@ export class Meter {
     if (this.restoring === 'lost') return; // nothing worth writing until the registers are known
     const unpersistedMWh = (this.importMWh - this.state.importMWh) + (this.exportMWh - this.state.exportMWh);
     if (unpersistedMWh <= 0) return;
-    if (unpersistedMWh >= this.cfg.persistEveryWh * 1000 || this.clock.now() - this.persistedAtBase >= this.cfg.persistEveryMs) {
+    const since = this.clock.now() - this.persistedAtBase;
+    const energyDue = unpersistedMWh >= this.cfg.persistEveryWh * 1000;
+    if ((energyDue && since >= MIN_PERSIST_GAP_MS) || since >= this.cfg.persistEveryMs) {
       this.commit({});
       return;
     }
     if (!this.persistTimer) {
-      const due = this.persistedAtBase + this.cfg.persistEveryMs - this.clock.now();
+      const due = this.persistedAtBase + (energyDue ? MIN_PERSIST_GAP_MS : this.cfg.persistEveryMs) - this.clock.now();
       this.persistTimer = this.clock.setTimeout(() => {
         this.persistTimer = undefined;
         this.guard('persist', () => this.update());
@@ -514,10 +532,11 @@ export class Meter {
     this.persistedAtBase = this.clock.now();
     this.clock.clearTimeout(this.persistTimer);
     this.persistTimer = undefined;
-    if (this.walletDirty) {
+    if (this.walletDirty && (walletRequired || this.walletUrgent || this.clock.now() - this.walletSavedAtBase >= WALLET_EVERY_MS)) {
       try {
         this.walletStore.save(this.wallet.encode(st.importMWh));
-        this.walletDirty = false;
+        this.walletDirty = this.walletUrgent = false;
+        this.walletSavedAtBase = this.clock.now();
       } catch (e) {
         if (walletRequired) throw e;
         this.count(codeOf(e), `wallet not saved (kept for the next write): ${messageOf(e)}`);
