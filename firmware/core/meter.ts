@@ -361,12 +361,16 @@ export class Meter {
         this.count(C.STORAGE_CORRUPT, `state record generation ${slots.generation} passes its CRC but cannot be read (${messageOf(e)})`);
       }
     }
-    if (st && slots.corrupt.length === 0) return st;
+    // After its second write a meter always has both slots; one gone (NVS drops an entry that fails its own
+    // CRC) is as doubtful as one damaged.
+    const gone = slots.present === 1 && slots.generation >= 2 ? [`state${(slots.generation + 1) % 2} (missing)`] : [];
+    const doubtful = [...slots.corrupt, ...gone];
+    if (st && doubtful.length === 0) return st;
     if (st) {
       // The other slot was being written when power failed, or the flash is damaged there. If it was the
       // newer record, a reading or a login may have used its numbers: skip one of each, and let the
       // gateway's copy (Restore) raise the registers if it saw more than this record holds.
-      this.count(C.STORAGE_CORRUPT, `state slot ${slots.corrupt.join(', ')} unreadable (a write cut short, or damaged flash); carrying on from generation ${slots.generation} `
+      this.count(C.STORAGE_CORRUPT, `state slot ${doubtful.join(', ')} unreadable (a write cut short, or damaged flash); carrying on from generation ${slots.generation} `
         + `(seq ${st.seq}, import ${st.importMWh} mWh), skipping one sequence number and login counter, and checking the gateway's copy`);
       this.restoring = 'verify';
       this.floor = { importMWh: st.importMWh, exportMWh: st.exportMWh, seq: st.seq, lastT: st.lastT };
