@@ -280,3 +280,42 @@ export class SlotStore {
     this.generation = next;
   }
 }
+
+/**
+ * A platform's raw record store (firmware/platform/moddable/{lin,esp32}/store.ts)
+ * made into the core's: the ESP32 limits checked on every call, so a meter fails the
+ * same way on every platform, and whatever the store throws turned into
+ * E_STORAGE_FAILED naming the record. (A platform store mapped as a named module
+ * cannot import the core at run time: its relative imports would resolve against
+ * the module name, not its path.)
+ */
+export function checkedStore(raw: PreferenceStore, where = 'flash'): PreferenceStore {
+  const failed = (what: string, domain: string, key: string, e: unknown): never =>
+    fail(MeterCodes.STORAGE_FAILED, `${where}: ${what} ${domain}/${key} failed: ${e instanceof Error ? e.message : String(e)}`);
+  return {
+    get(domain, key) {
+      checkPreference(domain, key);
+      try {
+        return raw.get(domain, key);
+      } catch (e) {
+        return failed('read', domain, key, e);
+      }
+    },
+    set(domain, key, value) {
+      checkPreference(domain, key, value);
+      try {
+        raw.set(domain, key, value);
+      } catch (e) {
+        failed('write', domain, key, e);
+      }
+    },
+    delete(domain, key) {
+      checkPreference(domain, key);
+      try {
+        raw.delete(domain, key);
+      } catch (e) {
+        failed('delete', domain, key, e);
+      }
+    },
+  };
+}

@@ -1,6 +1,6 @@
 /**
  * The meter's storage on the Moddable Linux host (`-p lin`, mcsim): a file per
- * record, `<dir>/<domain>.<key>`, through the SDK's `file` module — not the SDK's
+ * record, `<dir><domain>.<key>`, through the SDK's `file` module — not the SDK's
  * lin `preference` module, which keeps every record in one JSON file and deletes
  * and rewrites it on each write (issue 17: a cut inside that window left an empty
  * file, and the meter came back with a new key and zero registers).
@@ -12,14 +12,15 @@
  * CRCs turn into "the previous record", never into a new key. The ESP32 build keeps
  * records in NVS instead (esp32/store.ts).
  *
- * Mapped to the module "helios/store" for `-p lin`; the directory is the manifest's
+ * Mapped to the module "helios/store" for `-p lin`, so no relative import at run
+ * time (it would resolve against that name); main wraps it with the core's
+ * checkedStore (ESP32 limits, E_STORAGE_FAILED). The directory is the manifest's
  * `config.storageDir`, else `<config.file.root>helios/` (/tmp/helios/ on lin).
  */
-// @ts-expect-error the SDK's `file` module: map "file" to $MODDABLE/typings/file.d.ts in tsconfig to type it
+// @ts-ignore mcconfig types the SDK's `file` module (typings/file.d.ts); this tsconfig does not map it
 import { File, Directory } from 'file';
 import config from 'mc/config';
-import { fail, utf8Decode, utf8Encode } from '../../../../protocol/index.ts';
-import { MeterCodes, checkPreference, type PreferenceStore, type PreferenceValue } from '../../../core/index.ts';
+import type { PreferenceStore, PreferenceValue } from '../../../core/platform.ts';
 
 /** What this module uses of the SDK's File and Directory (typings/file.d.ts). */
 interface FileHandle {
@@ -35,31 +36,71 @@ interface FileClass {
   /** `to` is a name in the same directory (or an absolute path). */
   rename(from: string, to: string): boolean;
 }
-const Files = File as FileClass;
-const Dirs = Directory as { create(path: string): void };
+const Files = File as unknown as FileClass;
+const Dirs = Directory as unknown as { create(path: string): void };
 
 const NAME = /^[A-Za-z0-9_-]+$/;
+const TAG = { i: 0x69, b: 0x62, s: 0x73, x: 0x78 } as const;
+
+/** UTF-8 of a string (lone surrogates as U+FFFD), without TextEncoder, which XS lacks unless a manifest adds it. */
+function utf8(s: string): Uint8Array {
+  const out: number[] = [];
+  for (const ch of s) {
+    let c = ch.codePointAt(0)!;
+    if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+  }
+  return new Uint8Array(out);
+}
+
+/** The text in UTF-8 bytes; a malformed sequence becomes U+FFFD (the core's parse then refuses the record). */
+function fromUtf8(b: Uint8Array): string {
+  let s = '';
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    const n = c < 0x80 ? 0 : c >= 0xf8 ? -1 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : -1;
+    let cp = n === 0 ? c : c & (0x3f >> n);
+    let ok = n >= 0 && i + n < b.length;
+    for (let k = 1; ok && k <= n; k++) {
+      const d = b[i + k];
+      if ((d & 0xc0) !== 0x80) ok = false;
+      else cp = (cp << 6) | (d & 63);
+    }
+    if (!ok || cp > 0x10ffff) {
+      s += '\ufffd';
+      i++;
+      continue;
+    }
+    s += String.fromCodePoint(cp);
+    i += n + 1;
+  }
+  return s;
+}
 
 /** A record file: a type byte (i int32, b boolean, s UTF-8 text, x bytes), then the value. */
 function encode(v: PreferenceValue): ArrayBuffer {
+  let tag: number;
   let body: Uint8Array;
-  let tag: string;
   if (typeof v === 'number') {
-    tag = 'i';
+    tag = TAG.i;
     body = new Uint8Array(4);
     new DataView(body.buffer).setInt32(0, v);
   } else if (typeof v === 'boolean') {
-    tag = 'b';
+    tag = TAG.b;
     body = new Uint8Array([v ? 1 : 0]);
   } else if (typeof v === 'string') {
-    tag = 's';
-    body = utf8Encode(v);
+    tag = TAG.s;
+    body = utf8(v);
   } else {
-    tag = 'x';
+    tag = TAG.x;
     body = new Uint8Array(v);
   }
   const out = new Uint8Array(body.length + 1);
-  out[0] = tag.charCodeAt(0);
+  out[0] = tag;
   out.set(body, 1);
   return out.buffer;
 }
@@ -68,82 +109,63 @@ function decode(raw: ArrayBuffer): PreferenceValue | undefined {
   const b = new Uint8Array(raw);
   if (b.length === 0) return undefined;
   const body = b.slice(1);
-  switch (String.fromCharCode(b[0])) {
-    case 'i':
+  switch (b[0]) {
+    case TAG.i:
       return body.length === 4 ? new DataView(body.buffer).getInt32(0) : undefined;
-    case 'b':
+    case TAG.b:
       return body.length === 1 && body[0] <= 1 ? body[0] === 1 : undefined;
-    case 's':
-      return utf8Decode(body);
-    case 'x':
+    case TAG.s:
+      return fromUtf8(body);
+    case TAG.x:
       return body.buffer;
     default:
       return undefined;
   }
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 export class FileRecordStore implements PreferenceStore {
   constructor(private readonly dir: string) {
-    try {
-      Dirs.create(dir);
-    } catch (e) {
-      fail(MeterCodes.STORAGE_FAILED, `cannot use the storage directory ${dir}: ${message(e)}; set storageDir= on the mcconfig command line`);
-    }
+    Dirs.create(dir);
   }
 
   private name(domain: string, key: string): string {
-    if (!NAME.test(domain) || !NAME.test(key)) fail(MeterCodes.STORAGE_LIMIT, `preference ${domain}/${key}: names are letters, digits, "_" and "-" here (they are file names)`);
+    if (!NAME.test(domain) || !NAME.test(key)) throw new Error(`names are letters, digits, "_" and "-" here (they are file names)`);
     return `${domain}.${key}`;
   }
 
   get(domain: string, key: string): PreferenceValue | undefined {
-    checkPreference(domain, key);
     const path = this.dir + this.name(domain, key);
     if (!Files.exists(path)) return undefined;
+    const f = new Files(path, false);
     try {
-      const f = new Files(path, false);
-      try {
-        const raw = f.length > 0 ? f.read(ArrayBuffer) : new ArrayBuffer(0);
-        // A file that is no record reads as bytes nobody can decode: the core's CRC or parse sees the damage.
-        return decode(raw) ?? raw;
-      } finally {
-        f.close();
-      }
-    } catch (e) {
-      return fail(MeterCodes.STORAGE_FAILED, `could not read ${path}: ${message(e)}`);
+      const raw = f.length > 0 ? f.read(ArrayBuffer) : new ArrayBuffer(0);
+      // A file that is no record reads as bytes nobody can decode: the core's CRC or parse sees the damage.
+      return decode(raw) ?? raw;
+    } finally {
+      f.close();
     }
   }
 
   set(domain: string, key: string, value: PreferenceValue): void {
-    checkPreference(domain, key, value);
     const name = this.name(domain, key);
     const tmp = this.dir + name + '.new';
+    if (Files.exists(tmp)) Files.delete(tmp); // File(path, true) opens an existing file without truncating it
+    const f = new Files(tmp, true);
     try {
-      if (Files.exists(tmp)) Files.delete(tmp); // File(path, true) opens an existing file without truncating it
-      const f = new Files(tmp, true);
-      try {
-        f.write(encode(value));
-      } finally {
-        f.close();
-      }
-      if (!Files.rename(tmp, name)) throw new Error('rename failed');
-    } catch (e) {
-      fail(MeterCodes.STORAGE_FAILED, `could not write ${this.dir + name}: ${message(e)}`);
+      f.write(encode(value));
+    } finally {
+      f.close();
     }
+    if (!Files.rename(tmp, name)) throw new Error(`rename of ${tmp} failed`);
   }
 
   delete(domain: string, key: string): void {
-    checkPreference(domain, key);
     const path = this.dir + this.name(domain, key);
-    if (Files.exists(path) && !Files.delete(path)) fail(MeterCodes.STORAGE_FAILED, `could not delete ${path}`);
+    if (Files.exists(path) && !Files.delete(path)) throw new Error(`could not delete ${path}`);
   }
 }
 
-/** The meter's store on the Linux host. */
+/** The meter's raw store on the Linux host (main wraps it in checkedStore). */
 export default function createStore(): PreferenceStore {
   const c = config as { storageDir?: unknown; file?: { root?: unknown } };
   const root = typeof c.file?.root === 'string' ? c.file.root : '/tmp/';
