@@ -553,9 +553,10 @@ export class Meter {
     // A meter enrolled without a relay (a prosumer's export meter, say) only measures: the supply stays on.
     // Otherwise, until the clock is set no window can be judged and the installer's power-on state holds.
     const unswitched = this.enrolment !== undefined && !this.enrolment.relay;
-    // Restoring: the wallet's charges cannot be squared with unknown registers, so the safe state holds.
-    const close = this.restoring === 'lost' ? false
-      : unswitched ? true : now === undefined ? this.cfg.relayPowerOn === 'closed' : this.wallet.available(now) > 0;
+    // Restoring: the wallet's charges cannot be squared with unknown registers, so the safe state holds
+    // (a meter enrolled without a relay switches nothing, and keeps the supply on).
+    const close = unswitched ? true : this.restoring === 'lost' ? false
+      : now === undefined ? this.cfg.relayPowerOn === 'closed' : this.wallet.available(now) > 0;
     if (close === this.relayClosed) return;
     this.relay.set(close); // first, so a driver that throws leaves the meter's idea of the relay true
     this.relayClosed = close;
