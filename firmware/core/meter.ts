@@ -418,7 +418,11 @@ export class Meter {
   }
 
   private loadWallet(): Wallet {
-    const raw = this.walletStore.load();
+    const slots = this.walletStore.inspect();
+    const raw = slots.payload;
+    if (slots.corrupt.length) {
+      this.count(C.STORAGE_CORRUPT, `wallet slot ${slots.corrupt.join(', ')} unreadable; ${raw ? `carrying on from the other (generation ${slots.generation}): import since is charged from the registers` : 'no credit token survives; the gateway sends the still-valid ones again on connecting, and they count afresh'}`);
+    }
     let wallet = new Wallet();
     let atImport = this.state.importMWh;
     if (raw) {
