@@ -14,6 +14,7 @@ export class Metrics {
   readonly txsCommitted: Counter;
   readonly txsRejected: Counter<'code'>;
   readonly creditsIssued: Counter;
+  readonly meterRestores: Counter;
   readonly operatorSecretRefused: Counter<'code'>;
   readonly operatorLockouts: Counter;
   readonly httpRefused: Counter<'code'>;
@@ -33,6 +34,7 @@ export class Metrics {
     this.txsCommitted = new Counter({ name: 'helios_txs_committed_total', help: 'Transactions committed in blocks this gateway made', registers: r });
     this.txsRejected = new Counter({ name: 'helios_txs_rejected_total', help: 'Transactions refused, by error code', labelNames: ['code'], registers: r });
     this.lowBalanceWarnings = new Counter({ name: 'helios_low_balance_warnings_total', help: 'On-grid households whose balance, after a period\'s allowance, no longer covers a full one (docs/market.md §9.3)', registers: r });
+    this.meterRestores = new Counter({ name: 'helios_meter_restores_total', help: 'Restore messages sent to meters that lost their state record (docs/protocol.md §4)', registers: r });
     this.creditsIssued = new Counter({ name: 'helios_credit_tokens_issued_total', help: 'Credit tokens signed and sent to meters', registers: r });
     this.operatorSecretRefused = new Counter({ name: 'helios_operator_secret_refused_total', help: 'Operator secret checks refused (MQTT and HTTP): E_WRONG_SECRET, E_LOCKED_OUT, E_RATE_LIMIT', labelNames: ['code'], registers: r });
     this.operatorLockouts = new Counter({ name: 'helios_operator_lockouts_total', help: 'Source addresses locked out for guessing the operator secret', registers: r });

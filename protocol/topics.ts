@@ -1,6 +1,6 @@
 /** The MQTT topic tree (docs/protocol.md, "Topics"). Build and parse topics only here. */
 
-export const METER_LEAVES = ['reading', 'ack', 'credit', 'status', 'time', 'enrolment', 'hello'] as const;
+export const METER_LEAVES = ['reading', 'ack', 'credit', 'status', 'time', 'enrolment', 'hello', 'restore'] as const;
 export type MeterLeaf = (typeof METER_LEAVES)[number];
 
 export const topics = {

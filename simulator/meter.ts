@@ -4,7 +4,7 @@
  * a running gateway — the single-meter path of the README's market walkthrough and
  * of docs/installing-a-meter.md where no ESP32 is at hand.
  *
- * The meter keeps its key and registers in its own directory (preferences.json,
+ * The meter keeps its key and registers in its own directory (preferences/, a file per record,
  * the ESP32's flash), prints what an installer or a household watches — its
  * console, then a line per reading: registers, power, relay, credit — and keeps
  * DIR/status.json up to date so `helios meter wait` (or a script) can follow it.
@@ -24,7 +24,7 @@ helios meter run — one virtual meter for one household, with the real firmware
 Usage: helios meter run --dir DIR [--data GRID] [--power W | --export W] [--enroll EMAIL]
                         [--location TEXT] [--minutes N]
 
-  --dir DIR        the meter's own directory: its key and registers (preferences.json,
+  --dir DIR        the meter's own directory: its key and registers (preferences/,
                    as on the ESP32's flash) and status.json. A new directory makes a new meter.
   --data GRID      the grid's data directory, whose running gateway the meter connects
                    to over MQTT, on the gateway's clock (default ./data)

@@ -25,6 +25,20 @@ export const MeterCodes = {
   STORAGE_LIMIT: 'E_STORAGE_LIMIT',
   /** The storage layer failed a read or a write (flash error, full partition). */
   STORAGE_FAILED: 'E_STORAGE_FAILED',
+  /**
+   * A stored item failed its check (CRC, length, format): a write cut short on a
+   * store that writes in place, or damaged flash. The message names the item.
+   */
+  STORAGE_CORRUPT: 'E_STORAGE_CORRUPT',
+  /**
+   * No valid state record (registers, sequence, login counter): the meter holds its
+   * relay open and asks the gateway for its last acknowledged reading (docs/protocol.md §4, "Restore").
+   */
+  STATE_LOST: 'E_STATE_LOST',
+  /** The meter's key is gone although it had run before: it made a new one and must be enrolled again. */
+  KEY_LOST: 'E_KEY_LOST',
+  /** A Restore from the gateway that the meter's own key does not vouch for, or that is for another meter. */
+  RESTORE_REFUSED: 'E_RESTORE_REFUSED',
   /** The installer's configuration is missing a value or holds an impossible one. */
   BAD_CONFIG: 'E_BAD_CONFIG',
   /** An energy source reported a cumulative count lower than before (a driver reset). */

@@ -31,23 +31,33 @@ export interface Identity {
   key: KeyPair;
   /** True when the key was made during this boot. */
   created: boolean;
+  /**
+   * True when the key was made during this boot although the flash shows the meter
+   * had run before (its key entry corrupt, or missing beside other records): the old
+   * identity is gone for good and the meter must be enrolled again.
+   */
+  lost: boolean;
 }
 
 /**
  * The stored key, or a new one made from `entropy` and stored before it is used
  * (a key that was used but not stored would give the meter a different id after
- * a reboot). Throws if the store refuses the write.
+ * a reboot). `ranBefore` says whether the flash holds anything else of a meter
+ * (state, enrolment, wallet, outbox): asked only when there is no valid key, to tell
+ * a first boot from a lost key. Throws if the store refuses the write.
  */
-export function loadOrCreateIdentity(store: PreferenceStore, entropy: EntropySource): Identity {
-  const stored = decodeSecret(store.get(DOMAIN, KEY_PREF));
+export function loadOrCreateIdentity(store: PreferenceStore, entropy: EntropySource, ranBefore: () => boolean = () => false): Identity {
+  const raw = store.get(DOMAIN, KEY_PREF);
+  const stored = decodeSecret(raw);
   if (stored) {
     try {
-      return { key: keyPairFromSecret(stored), created: false };
+      return { key: keyPairFromSecret(stored), created: false, lost: false };
     } catch {
-      // An out-of-range scalar cannot come from generateKeyPair: treat as corrupt and make a new key.
+      // An out-of-range scalar cannot come from generateKeyPair: the entry is corrupt.
     }
   }
+  const lost = raw !== undefined || ranBefore();
   const key = generateKeyPair(entropy);
   store.set(DOMAIN, KEY_PREF, encodeSecret(key.secretKey));
-  return { key, created: true };
+  return { key, created: true, lost };
 }

@@ -10,6 +10,7 @@ export * from './registers.ts';
 export * from './clock.ts';
 export * from './backoff.ts';
 export * from './outbox.ts';
+export * from './outboxStore.ts';
 export * from './s0.ts';
 export * from './energy-ic.ts';
 export * from './wallet.ts';

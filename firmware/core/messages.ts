@@ -6,8 +6,9 @@
  */
 import {
   canonicalize, toBase64url, topics, utf8Encode,
-  type HelloBody, type LoginBody, type ReadingBody, type RelayState, type StatusMessage,
+  type HelloBody, type LoginBody, type MeterFault, type ReadingBody, type RelayState, type StatusMessage,
 } from '../../protocol/index.ts';
+import type { ReadingRecord } from './registers.ts';
 import type { SignFn } from './platform.ts';
 
 /** The RFC 8785 text of the signed envelope { body, sig } (a base64url signature needs no escaping). */
@@ -27,6 +28,25 @@ export function loginPassword(grid: string, meter: string, ctr: number, sign: Si
   return signedText(body, sign);
 }
 
+/**
+ * MQTT password of a meter that lost its state record (docs/protocol.md §4,
+ * "Restore"): no counter (it does not know the last one), so the gateway grants a
+ * session that may only receive the meter's Restore and the time.
+ */
+export function restorePassword(grid: string, meter: string, sign: SignFn, publicKey?: string): string {
+  const body: LoginBody = { type: 'Login', grid, id: meter, client: meter, restore: true };
+  if (publicKey !== undefined) body.publicKey = publicKey;
+  return signedText(body, sign);
+}
+
+/** The Reading a stored reading record stands for (signing it again gives the same text: RFC 6979). */
+export function readingBody(grid: string, meter: string, r: ReadingRecord): ReadingBody {
+  return {
+    type: 'Reading', grid, meter, seq: r.seq, t: r.t, importMWh: r.importMWh, exportMWh: r.exportMWh,
+    powerW: r.powerW, relay: r.relay, creditMWh: r.creditMWh, fw: r.fw,
+  };
+}
+
 export function helloPayload(grid: string, meter: string, publicKey: string, fw: string, sign: SignFn): string {
   const body: HelloBody = { type: 'Hello', grid, meter, publicKey, fw };
   return signedText(body, sign);
@@ -36,9 +56,10 @@ export function readingPayload(body: ReadingBody, sign: SignFn): string {
   return signedText(body, sign);
 }
 
-export function onlineStatus(meter: string, relay: RelayState, fw: string, clockSet: boolean, t: number | undefined): string {
+export function onlineStatus(meter: string, relay: RelayState, fw: string, clockSet: boolean, t: number | undefined, fault?: MeterFault): string {
   const s: StatusMessage = { type: 'Status', meter, state: 'online', relay, fw, clock: clockSet ? 'set' : 'unset' };
   if (t !== undefined) s.t = t;
+  if (fault !== undefined) s.fault = fault;
   return canonicalize(s);
 }
 
@@ -57,5 +78,6 @@ export function meterTopics(grid: string, meter: string) {
     enrolment: topics.meter(grid, meter, 'enrolment'),
     status: topics.meter(grid, meter, 'status'),
     hello: topics.meter(grid, meter, 'hello'),
+    restore: topics.meter(grid, meter, 'restore'),
   };
 }

@@ -18,23 +18,32 @@
  * - the relay is re-decided whenever energy, time or credit changes, and a timer
  *   is set for the next instant the decision could change (credit running out at
  *   the present power, a window opening or closing) — no polling.
+ * - storage that fails its checks is never silent (docs/protocol.md §4, "Restore"):
+ *   no valid state record → E_STATE_LOST on the console and in Status, relay open,
+ *   no readings and no flash writes until the gateway's Restore — the meter's own
+ *   last stored reading and login token, both checked with its own key — gives the
+ *   registers, sequence and login counter back; one state slot unreadable → carry on
+ *   from the other, skip one sequence number and login counter, and take the
+ *   gateway's copy where it is higher; key gone → E_KEY_LOST and the re-enrolment
+ *   command.
  */
 import {
-  AckMessage, CreditTokenBody, EnrolmentBody, MAX_METER_MESSAGE_BYTES, TimeMessage,
+  AckMessage, CreditTokenBody, EnrolmentBody, LoginBody, MAX_METER_MESSAGE_BYTES, ReadingBody, RestoreMessage, TimeMessage,
   assertSignedBy, canonicalize, decode, every, fail, keyIdOf, parseJson, parseTopic, signBytes, signed,
-  type EnrolmentBody as Enrolment, type ReadingBody, type RelayState, type Signed, type VerifyFn,
+  type EnrolmentBody as Enrolment, type MeterFault, type RelayState, type Signed, type VerifyFn,
 } from '../../protocol/index.ts';
 import { Backoff } from './backoff.ts';
 import { MeterClock, type TimeSource } from './clock.ts';
 import type { MeterConfig } from './config.ts';
 import { Counters, MeterCodes as C, codeOf, messageOf, silentLogger, type Logger } from './errors.ts';
 import { DOMAIN, loadOrCreateIdentity } from './identity.ts';
-import { helloPayload, loginPassword, meterTopics, offlineStatus, onlineStatus, readingPayload } from './messages.ts';
+import { helloPayload, loginPassword, meterTopics, offlineStatus, onlineStatus, readingBody, readingPayload, restorePassword } from './messages.ts';
 import { Outbox } from './outbox.ts';
+import { OutboxRing } from './outboxStore.ts';
 import type {
   Clock, EnergySource, EntropySource, MqttConnectOptions, MqttConnection, MqttTransport, PreferenceStore, RelayOutput, SignFn, SignerFactory, TimerHandle,
 } from './platform.ts';
-import { EMPTY_STATE, decodeState, encodeState, type MeterState } from './registers.ts';
+import { EMPTY_STATE, decodeState, encodeState, type MeterState, type ReadingRecord } from './registers.ts';
 import { Session, type SessionState } from './session.ts';
 import { SlotStore } from './storage.ts';
 import { Wallet } from './wallet.ts';
@@ -46,6 +55,31 @@ export const FUTURE_LIMIT_MS = 5 * 60_000;
 const RESEND_BATCH = 8;
 const RESEND_GAP_MS = 50;
 const MAX_POWER_W = 1_000_000;
+/**
+ * How far above the last login counter the gateway vouches for a restored meter
+ * starts: several authorities of one grid each accept logins (design: growing past
+ * one gateway), and the one answering may not have heard of the newest.
+ */
+export const CTR_RESTORE_MARGIN = 1000;
+/**
+ * Flash-wear budget (docs/installing-a-meter.md, "Storage and flash wear"): an
+ * energy-triggered write of the state record comes at least this long after the
+ * previous write, so a heavy load cannot write more than twice a reading period.
+ */
+export const MIN_PERSIST_GAP_MS = 30_000;
+/**
+ * The wallet is written with the state record at most this often while only its
+ * balances change (a token admitted or gone is written at once): import it missed
+ * is charged from the registers at the next boot (loadWallet), so no credit comes back.
+ */
+export const WALLET_EVERY_MS = 15 * 60_000;
+
+/**
+ * Why the meter is restoring: `lost` — no valid state record (registers unknown:
+ * relay open, no readings until restored); `verify` — one slot unreadable, the
+ * other used, and the gateway's copy taken where it is higher.
+ */
+export type RestoreMode = 'lost' | 'verify';
 
 export interface MeterDeps {
   config: MeterConfig;
@@ -84,6 +118,12 @@ export interface MeterSnapshot {
   tokens: number;
   outbox: number[];
   outboxDropped: number;
+  /** Highest sequence the gateway acknowledged. */
+  ackSeq: number;
+  /** Set while the meter waits for the gateway's Restore. */
+  restoring: RestoreMode | null;
+  /** What the meter's Status reports as its fault, if anything. */
+  fault: MeterFault | null;
   errors: Record<string, number>;
 }
 
@@ -103,6 +143,7 @@ export class Meter {
   private readonly wall: MeterClock;
   private readonly stateStore: SlotStore;
   private readonly walletStore: SlotStore;
+  private readonly ring: OutboxRing;
   private readonly topics: ReturnType<typeof meterTopics>;
   private readonly outbox: Outbox;
   private readonly session: Session;
@@ -118,8 +159,18 @@ export class Meter {
   private srcImport = 0;
   private srcExport = 0;
   private persistedAtBase: number;
+  private restoring: RestoreMode | undefined;
+  /** While restoring: the registers, sequence and time the flash still vouches for (counting since boot goes on top). */
+  private floor: { importMWh: number; exportMWh: number; seq: number; lastT: number } = { importMWh: 0, exportMWh: 0, seq: 0, lastT: 0 };
+  /** Outbox ring entries read at boot while restoring, applied once the gateway has answered. */
+  private ringAtBoot: ReadingRecord[] = [];
+  private walletAtImport = 0;
+  private fault: MeterFault | undefined;
   private wallet: Wallet;
   private walletDirty = false;
+  /** A token was added or dropped: the wallet is written with the next state record, whatever WALLET_EVERY_MS says. */
+  private walletUrgent = false;
+  private walletSavedAtBase = -Infinity;
   private enrolment: Enrolment | undefined;
   private enrolmentText: string | undefined;
   private authorityKey: string | undefined;
@@ -140,7 +191,10 @@ export class Meter {
     this.energy = deps.energy;
     this.wall = new MeterClock(deps.clock, deps.clockSet ?? false);
 
-    const identity = loadOrCreateIdentity(deps.storage, deps.entropy);
+    this.stateStore = new SlotStore(deps.storage, DOMAIN, 'state');
+    this.walletStore = new SlotStore(deps.storage, DOMAIN, 'wal');
+    this.ring = new OutboxRing(deps.storage, DOMAIN, this.cfg.outboxMax);
+    const identity = loadOrCreateIdentity(deps.storage, deps.entropy, () => this.ranBefore());
     this.keyCreated = identity.created;
     this.meterId = identity.key.keyId;
     this.publicKey = identity.key.publicKey;
@@ -149,18 +203,20 @@ export class Meter {
     this.verify = deps.verifier;
     this.topics = meterTopics(this.cfg.grid, this.meterId);
 
-    this.stateStore = new SlotStore(deps.storage, DOMAIN, 'state');
-    this.walletStore = new SlotStore(deps.storage, DOMAIN, 'wal');
-    this.state = this.loadState();
+    const oldMeter = identity.lost ? this.forgetOldIdentity() : undefined;
+    this.state = this.loadState(identity.created);
+    // Readings signed by the lost key can never be delivered: nothing of theirs is pending.
+    if (identity.lost) this.state = { ...this.state, last: undefined, ackSeq: this.state.seq };
     this.importMWh = this.state.importMWh;
     this.exportMWh = this.state.exportMWh;
     this.persistedAtBase = deps.clock.now();
     this.wallet = this.loadWallet();
     this.loadEnrolment();
     this.authorityKey = this.cfg.authorityKey ?? this.enrolment?.authority;
-    this.relayClosed = this.cfg.relayPowerOn === 'closed';
+    this.relayClosed = this.restoring === 'lost' ? false : this.cfg.relayPowerOn === 'closed';
 
     this.outbox = new Outbox(this.cfg.outboxMax);
+    if (this.restoring !== 'lost') this.refillOutbox();
     this.session = new Session(deps.transport, deps.clock, new Backoff(this.cfg.backoff, deps.entropy), this.cfg.connectTimeoutMs, {
       prepare: () => this.prepareConnect(),
       online: (c) => this.online(c),
@@ -169,7 +225,12 @@ export class Meter {
     }, this.log);
 
     this.log.log('info', `meter ${this.meterId} public key ${this.publicKey}${identity.created ? ' (new key made on this device)' : ''}`);
-    if (!this.enrolled) {
+    if (identity.lost) {
+      this.fault = 'E_KEY_LOST';
+      this.count(C.KEY_LOST, `the meter's key is gone (its flash entry is missing or damaged); ${oldMeter ? `meter ${oldMeter.meter} (${oldMeter.participant})` : 'the old meter'} can never sign again. `
+        + `This is now meter ${this.meterId}. Re-enrol it: helios meter enroll --meter ${this.meterId} --public-key ${this.publicKey} --participant ${oldMeter?.participant ?? '<email>'} --installer <name> --location <text>`
+        + `${oldMeter ? `; retire the old one: helios meter revoke ${oldMeter.meter} --reason "key lost"` : ''}. The registers carry on (import ${this.importMWh} mWh, export ${this.exportMWh} mWh).`);
+    } else if (!this.enrolled) {
       this.log.log('info', `not enrolled: helios meter enroll --meter ${this.meterId} --public-key ${this.publicKey} --participant <email> --installer <name> --location <text>`);
     }
   }
@@ -198,7 +259,11 @@ export class Meter {
     // A clean shutdown keeps every counted mWh (a power cut keeps all but the last few Wh).
     this.guard('stop', () => {
       this.update();
-      if (this.importMWh !== this.state.importMWh || this.exportMWh !== this.state.exportMWh) this.commit({});
+      if (this.restoring === 'lost') return;
+      // Into both slots: after a clean shutdown, damage to either one loses nothing.
+      this.commit({}, false);
+      this.walletUrgent = this.walletDirty;
+      this.commit({});
     });
     this.started = false;
     this.stopReading?.();
@@ -244,6 +309,9 @@ export class Meter {
       tokens: this.wallet.size,
       outbox: this.outbox.seqs(),
       outboxDropped: this.outbox.dropped,
+      ackSeq: this.state.ackSeq,
+      restoring: this.restoring ?? null,
+      fault: this.fault ?? null,
       errors: this.counters.snapshot(),
     };
   }
@@ -256,19 +324,105 @@ export class Meter {
 
   // ── boot ──────────────────────────────────────────────────────────────
 
-  private loadState(): MeterState {
-    const raw = this.stateStore.load();
-    if (!raw) return { ...EMPTY_STATE };
-    try {
-      return decodeState(raw);
-    } catch (e) {
-      // Starting from zero would send registers backwards; refuse to run instead, loudly.
-      return fail(C.STORAGE_FAILED, `meter state record unreadable (${messageOf(e)}); the registers cannot be restored`);
+  /** Anything besides the key that only a meter that has run leaves in flash. */
+  private ranBefore(): boolean {
+    const has = (key: string) => this.store.get(DOMAIN, key) !== undefined;
+    return has('state0') || has('state1') || has(ENROLMENT_PREF) || has('wal0') || has('wal1') || this.ring.any();
+  }
+
+  /**
+   * The key is gone: the readings in the outbox ring were signed by it and can never
+   * be delivered, and the enrolment certificate names the old meter. Both go; the
+   * registers and the wallet stay (they are the household's energy and credit).
+   */
+  private forgetOldIdentity(): { meter: string; participant: string } | undefined {
+    let old: { meter: string; participant: string } | undefined;
+    const raw = this.store.get(DOMAIN, ENROLMENT_PREF);
+    if (typeof raw === 'string') {
+      try {
+        const b = signed(EnrolmentBody).parse(parseJson(raw), '').body;
+        old = { meter: b.meter, participant: b.participant };
+      } catch {
+        // unreadable too: the installer finds the old meter with `helios meter list`
+      }
+      this.store.delete(DOMAIN, ENROLMENT_PREF);
     }
+    this.ring.clear();
+    return old;
+  }
+
+  private loadState(keyCreated: boolean): MeterState {
+    const slots = this.stateStore.inspect();
+    let st: MeterState | undefined;
+    if (slots.payload) {
+      try {
+        st = decodeState(slots.payload);
+      } catch (e) {
+        this.count(C.STORAGE_CORRUPT, `state record generation ${slots.generation} passes its CRC but cannot be read (${messageOf(e)})`);
+      }
+    }
+    // After its second write a meter always has both slots; one gone (NVS drops an entry that fails its own
+    // CRC) is as doubtful as one damaged.
+    const gone = slots.present === 1 && slots.generation >= 2 ? [`state${(slots.generation + 1) % 2} (missing)`] : [];
+    const doubtful = [...slots.corrupt, ...gone];
+    if (st && doubtful.length === 0) return st;
+    if (st) {
+      // The other slot was being written when power failed, or the flash is damaged there. If it was the
+      // newer record, a reading or a login may have used its numbers: skip one of each, and let the
+      // gateway's copy (Restore) raise the registers if it saw more than this record holds.
+      this.count(C.STORAGE_CORRUPT, `state slot ${doubtful.join(', ')} unreadable (a write cut short, or damaged flash); carrying on from generation ${slots.generation} `
+        + `(seq ${st.seq}, import ${st.importMWh} mWh), skipping one sequence number and login counter, and checking the gateway's copy`);
+      this.restoring = 'verify';
+      this.floor = { importMWh: st.importMWh, exportMWh: st.exportMWh, seq: st.seq, lastT: st.lastT };
+      return { ...st, seq: st.seq + 1, ctr: st.ctr + 1 };
+    }
+    // Nothing at all: a new meter (or one whose key is gone too: E_KEY_LOST), or a first boot cut short before
+    // its first state record — before which it never logged in, so nothing of it can have been used.
+    if (slots.present === 0 && (keyCreated || !this.ranBefore())) return { ...EMPTY_STATE };
+    // Starting from zero would send registers backwards and reuse sequence numbers and login counters.
+    const ring = this.ring.load();
+    const top = ring.records[ring.records.length - 1];
+    this.ringAtBoot = top ? ring.records.filter((r) => r.seq > top.seq - this.cfg.outboxMax) : [];
+    if (top) this.floor = { importMWh: top.importMWh, exportMWh: top.exportMWh, seq: top.seq, lastT: top.t };
+    this.restoring = 'lost';
+    this.fault = 'E_STATE_LOST';
+    this.count(C.STATE_LOST, `no valid state record (${slots.present ? `${slots.present} slot(s) damaged` : 'both slots missing'}): the registers, sequence number and login counter are unknown. `
+      + `The relay stays open and no reading is made until the gateway restores them from this meter's last acknowledged reading`
+      + `${top ? ` (the outbox still vouches for seq ${top.seq}, import ${top.importMWh} mWh)` : ''}; if it never does, check the gateway: helios meter show ${this.meterId}`);
+    return { ...EMPTY_STATE, lastT: this.floor.lastT };
+  }
+
+  /** The unacknowledged readings the flash holds (the state record's newest, the ring's older ones), signed again, into the RAM outbox. */
+  private refillOutbox(): void {
+    const st = this.state;
+    const byseq = new Map<number, ReadingRecord>();
+    const low = Math.max(st.ackSeq, (st.last?.seq ?? st.seq) - this.cfg.outboxMax);
+    let corrupt: string[] = [];
+    if (st.last && st.last.seq > st.ackSeq) {
+      const ring = this.ring.load();
+      corrupt = ring.corrupt;
+      for (const r of ring.records) if (r.seq > low && r.seq < st.last.seq) byseq.set(r.seq, r);
+      byseq.set(st.last.seq, st.last);
+    }
+    if (corrupt.length) this.count(C.STORAGE_CORRUPT, `outbox entr${corrupt.length === 1 ? 'y' : 'ies'} ${corrupt.join(', ')} unreadable: those readings are lost (their energy is in the registers)`);
+    for (const r of [...byseq.values()].sort((a, b) => a.seq - b.seq)) this.enqueue(r, false);
+  }
+
+  /** Sign a reading record and append it to the RAM outbox. */
+  private enqueue(r: ReadingRecord, publishNow: boolean): void {
+    if (this.outbox.has(r.seq)) return;
+    const last = this.outbox.seqs();
+    if (last.length && last[last.length - 1] > r.seq) return; // older than what is queued: already superseded
+    this.outbox.push({ seq: r.seq, t: r.t, payload: readingPayload(readingBody(this.cfg.grid, this.meterId, r), this.sign) });
+    if (publishNow) this.pump();
   }
 
   private loadWallet(): Wallet {
-    const raw = this.walletStore.load();
+    const slots = this.walletStore.inspect();
+    const raw = slots.payload;
+    if (slots.corrupt.length) {
+      this.count(C.STORAGE_CORRUPT, `wallet slot ${slots.corrupt.join(', ')} unreadable; ${raw ? `carrying on from the other (generation ${slots.generation}): import since is charged from the registers` : 'no credit token survives; the gateway sends the still-valid ones again on connecting, and they count afresh'}`);
+    }
     let wallet = new Wallet();
     let atImport = this.state.importMWh;
     if (raw) {
@@ -277,16 +431,18 @@ export class Meter {
         wallet = d.wallet;
         atImport = d.atImportMWh;
       } catch (e) {
-        this.count(C.STORAGE_FAILED, `wallet record unreadable, credit lost: ${messageOf(e)}`);
+        this.count(C.STORAGE_CORRUPT, `wallet record unreadable, credit lost: ${messageOf(e)}`);
       }
     }
+    this.walletAtImport = atImport;
+    if (this.restoring === 'lost') return wallet; // reconciled once the registers are restored
     // Import counted after the wallet was last written but before the registers were: charge it now,
     // so a power cut never hands credit back.
     if (this.state.importMWh > atImport) {
       wallet.consume(this.state.importMWh - atImport, undefined, this.state.lastT);
       this.walletDirty = true;
     }
-    if (wallet.prune(this.state.lastT).length) this.walletDirty = true;
+    if (wallet.prune(this.state.lastT).length) this.walletDirty = this.walletUrgent = true;
     return wallet;
   }
 
@@ -299,7 +455,7 @@ export class Meter {
       this.enrolment = cert.body;
       this.enrolmentText = raw;
     } catch (e) {
-      this.count(codeOf(e), `stored enrolment certificate refused, waiting for a new one: ${messageOf(e)}`);
+      this.count(C.STORAGE_CORRUPT, `stored enrolment certificate unreadable (${codeOf(e)} ${messageOf(e)}); logging in with the public key to receive it again`);
     }
   }
 
@@ -345,14 +501,17 @@ export class Meter {
   }
 
   private persistIfDue(): void {
+    if (this.restoring === 'lost') return; // nothing worth writing until the registers are known
     const unpersistedMWh = (this.importMWh - this.state.importMWh) + (this.exportMWh - this.state.exportMWh);
     if (unpersistedMWh <= 0) return;
-    if (unpersistedMWh >= this.cfg.persistEveryWh * 1000 || this.clock.now() - this.persistedAtBase >= this.cfg.persistEveryMs) {
+    const since = this.clock.now() - this.persistedAtBase;
+    const energyDue = unpersistedMWh >= this.cfg.persistEveryWh * 1000;
+    if ((energyDue && since >= MIN_PERSIST_GAP_MS) || since >= this.cfg.persistEveryMs) {
       this.commit({});
       return;
     }
     if (!this.persistTimer) {
-      const due = this.persistedAtBase + this.cfg.persistEveryMs - this.clock.now();
+      const due = this.persistedAtBase + (energyDue ? MIN_PERSIST_GAP_MS : this.cfg.persistEveryMs) - this.clock.now();
       this.persistTimer = this.clock.setTimeout(() => {
         this.persistTimer = undefined;
         this.guard('persist', () => this.update());
@@ -366,6 +525,8 @@ export class Meter {
    * loadWallet can charge any import the wallet missed.
    */
   private commit(next: Partial<MeterState>, walletRequired = false): void {
+    // A record written now would make zero registers look valid to the next boot.
+    if (this.restoring === 'lost') fail(C.STATE_LOST, 'the state record is not written until the gateway has restored it');
     const t = this.wall.wall();
     const st: MeterState = {
       ...this.state,
@@ -379,10 +540,11 @@ export class Meter {
     this.persistedAtBase = this.clock.now();
     this.clock.clearTimeout(this.persistTimer);
     this.persistTimer = undefined;
-    if (this.walletDirty) {
+    if (this.walletDirty && (walletRequired || this.walletUrgent || this.clock.now() - this.walletSavedAtBase >= WALLET_EVERY_MS)) {
       try {
         this.walletStore.save(this.wallet.encode(st.importMWh));
-        this.walletDirty = false;
+        this.walletDirty = this.walletUrgent = false;
+        this.walletSavedAtBase = this.clock.now();
       } catch (e) {
         if (walletRequired) throw e;
         this.count(codeOf(e), `wallet not saved (kept for the next write): ${messageOf(e)}`);
@@ -395,7 +557,10 @@ export class Meter {
     // A meter enrolled without a relay (a prosumer's export meter, say) only measures: the supply stays on.
     // Otherwise, until the clock is set no window can be judged and the installer's power-on state holds.
     const unswitched = this.enrolment !== undefined && !this.enrolment.relay;
-    const close = unswitched ? true : now === undefined ? this.cfg.relayPowerOn === 'closed' : this.wallet.available(now) > 0;
+    // Restoring: the wallet's charges cannot be squared with unknown registers, so the safe state holds
+    // (a meter enrolled without a relay switches nothing, and keeps the supply on).
+    const close = unswitched ? true : this.restoring === 'lost' ? false
+      : now === undefined ? this.cfg.relayPowerOn === 'closed' : this.wallet.available(now) > 0;
     if (close === this.relayClosed) return;
     this.relay.set(close); // first, so a driver that throws leaves the meter's idea of the relay true
     this.relayClosed = close;
@@ -437,24 +602,24 @@ export class Meter {
     this.update();
     const t = this.wall.wall();
     if (t === undefined) return; // no true timestamp, no reading (docs/protocol.md §4)
+    if (this.restoring === 'lost') return; // registers unknown: a reading now would be wrong
+    const prev = this.state.last;
+    if (prev && prev.seq > this.state.ackSeq && this.outbox.has(prev.seq)) {
+      // Still unacknowledged as the state record moves on: keep it durable in the ring.
+      try {
+        this.ring.save(prev);
+      } catch (e) {
+        this.count(codeOf(e), `reading ${prev.seq} not saved to the outbox in flash (kept in RAM): ${messageOf(e)}`);
+      }
+    }
     const seq = this.state.seq + 1;
-    // Durable before it is sent: a reboot must never restore a lower seq or lower registers than the gateway saw.
-    this.commit({ seq });
-    const body: ReadingBody = {
-      type: 'Reading',
-      grid: this.cfg.grid,
-      meter: this.meterId,
-      seq,
-      t,
-      importMWh: this.importMWh,
-      exportMWh: this.exportMWh,
-      powerW: this.powerW,
-      relay: this.relayClosed ? 'closed' : 'open',
-      creditMWh: this.wallet.available(t),
-      fw: this.cfg.fw,
+    const last: ReadingRecord = {
+      seq, t, importMWh: this.importMWh, exportMWh: this.exportMWh, powerW: this.powerW,
+      relay: this.relayClosed ? 'closed' : 'open', creditMWh: this.wallet.available(t), fw: this.cfg.fw,
     };
-    this.outbox.push({ seq, t, payload: readingPayload(body, this.sign) });
-    this.pump();
+    // Durable before it is sent: a reboot must never restore a lower seq or lower registers than the gateway saw.
+    this.commit({ seq, last });
+    this.enqueue(last, true);
   }
 
   /** Publish what the outbox has not sent on this connection, a batch per turn. */
@@ -479,13 +644,20 @@ export class Meter {
   // ── session ───────────────────────────────────────────────────────────
 
   private prepareConnect(): MqttConnectOptions {
-    // Raised and persisted before every attempt: the gateway accepts each counter once (docs/protocol.md §3 (a)).
-    const ctr = this.state.ctr + 1;
-    this.commit({ ctr });
+    let password: string;
+    if (this.restoring === 'lost') {
+      // No counter is known to be unused: ask only for the Restore (docs/protocol.md §4).
+      password = restorePassword(this.cfg.grid, this.meterId, this.sign, this.enrolled ? undefined : this.publicKey);
+    } else {
+      // Raised and persisted before every attempt: the gateway accepts each counter once (docs/protocol.md §3 (a)).
+      const ctr = this.state.ctr + 1;
+      this.commit({ ctr });
+      password = loginPassword(this.cfg.grid, this.meterId, ctr, this.sign, this.enrolled ? undefined : this.publicKey);
+    }
     return {
       clientId: this.meterId,
       username: this.meterId,
-      password: loginPassword(this.cfg.grid, this.meterId, ctr, this.sign, this.enrolled ? undefined : this.publicKey),
+      password,
       will: { topic: this.topics.status, payload: offlineStatus(this.meterId), retain: true },
       keepaliveMs: this.cfg.keepaliveMs,
     };
@@ -494,11 +666,14 @@ export class Meter {
   private online(connection: MqttConnection): void {
     this.connection = connection;
     // The ACL of docs/protocol.md §3: a pending meter may only hear its enrolment and the time.
-    const subs = this.enrolled
-      ? [this.topics.ack, this.topics.time, this.topics.credit, this.topics.enrolment]
-      : [this.topics.enrolment, this.topics.time];
+    // A restoring meter may only hear its Restore and the time.
+    const subs = this.restoring === 'lost' ? [this.topics.restore, this.topics.time]
+      : this.enrolled ? [this.topics.ack, this.topics.time, this.topics.credit, this.topics.enrolment]
+        : [this.topics.enrolment, this.topics.time];
+    if (this.restoring === 'verify' && this.enrolled) subs.push(this.topics.restore);
     for (const topic of subs) connection.subscribe(topic);
     this.publishStatus();
+    if (this.restoring === 'lost') return;
     if (!this.enrolled) {
       this.publish(this.topics.hello, helloPayload(this.cfg.grid, this.meterId, this.publicKey, this.cfg.fw, this.sign), false);
     }
@@ -514,7 +689,7 @@ export class Meter {
   }
 
   private publishStatus(): void {
-    this.publish(this.topics.status, onlineStatus(this.meterId, this.relayClosed ? 'closed' : 'open', this.cfg.fw, this.wall.isSet(), this.wall.wall()), true);
+    this.publish(this.topics.status, onlineStatus(this.meterId, this.relayClosed ? 'closed' : 'open', this.cfg.fw, this.wall.isSet(), this.wall.wall(), this.fault), true);
   }
 
   /** Publish, or report the connection broken. Returns false if the message did not go out. */
@@ -543,8 +718,13 @@ export class Meter {
         const ack = decode(payload, AckMessage, MAX_METER_MESSAGE_BYTES);
         if (ack.meter !== this.meterId) fail(C.TOPIC_MISMATCH, `Ack for meter ${ack.meter} arrived on meter ${this.meterId}'s topic`);
         this.outbox.ack(ack.seq);
+        // Written with the next state record, not now: an Ack costs no flash write.
+        if (ack.seq > this.state.ackSeq && ack.seq <= this.state.seq) this.state = { ...this.state, ackSeq: ack.seq };
         return;
       }
+      case 'restore':
+        if (this.restoring) this.restore(decode(payload, RestoreMessage, MAX_METER_MESSAGE_BYTES));
+        return;
       case 'time': {
         const m = decode(payload, TimeMessage, MAX_METER_MESSAGE_BYTES);
         this.learnTime(m.t, 'gateway');
@@ -614,8 +794,10 @@ export class Meter {
   /** Configuration, never a command: it pins the authority key and nothing else changes. */
   private acceptEnrolment(cert: Signed<Enrolment>): void {
     this.checkEnrolment(cert);
+    // The retained copy comes again on every connect, and a restarted gateway signs the same body anew (its
+    // signatures are not deterministic): only a different body is worth a flash write (docs/protocol.md §4).
+    if (this.enrolment && canonicalize(cert.body) === canonicalize(this.enrolment)) return;
     const text = canonicalize(cert);
-    if (text === this.enrolmentText) return; // the retained copy, delivered again on every connect
     const b = cert.body;
     if (b.pulsesPerKWh !== this.cfg.pulsesPerKWh) {
       this.log.log('warn', `enrolment says ${b.pulsesPerKWh} pulses/kWh, this meter is configured for ${this.cfg.pulsesPerKWh}; check the installation`);
@@ -625,10 +807,79 @@ export class Meter {
     this.enrolment = b;
     this.enrolmentText = text;
     this.authorityKey = this.cfg.authorityKey ?? b.authority;
+    if (this.fault === 'E_KEY_LOST') this.fault = undefined; // enrolled again under the new key
     this.log.log('info', `enrolled for ${b.participant} by authority ${keyIdOf(b.authority)}${b.relay ? '' : ' (no relay: the supply is not switched)'}`);
     this.decideRelay();
     // The gateway grants the meter ACL at CONNECT: log in again as an enrolled meter.
     if (first) this.session.reconnectNow();
+  }
+
+  // ── restore from the gateway (docs/protocol.md §4, "Restore") ─────────
+
+  /** A signed text from the gateway that must be this meter's own: parsed and checked with its own key. */
+  private own<T extends { grid: string }>(text: string, schema: Parameters<typeof signed<T>>[0], what: string): T {
+    let env: Signed<T>;
+    try {
+      env = signed(schema).parse(parseJson(text), what);
+    } catch (e) {
+      return fail(C.RESTORE_REFUSED, `the Restore's ${what} is not a valid signed ${what}: ${messageOf(e)}`);
+    }
+    if (env.body.grid !== this.cfg.grid) fail(C.RESTORE_REFUSED, `the Restore's ${what} is for grid ${env.body.grid}`);
+    try {
+      assertSignedBy(env, this.publicKey, what);
+    } catch {
+      fail(C.RESTORE_REFUSED, `the Restore's ${what} is not signed by this meter's key; it cannot be this meter's own`);
+    }
+    return env.body;
+  }
+
+  private restore(m: RestoreMessage): void {
+    if (m.meter !== this.meterId) fail(C.RESTORE_REFUSED, `Restore for meter ${m.meter} arrived at meter ${this.meterId}`);
+    const reading = m.reading === undefined ? undefined : this.own(m.reading, ReadingBody, 'reading');
+    if (reading && reading.meter !== this.meterId) fail(C.RESTORE_REFUSED, `the Restore's reading is meter ${reading.meter}'s`);
+    const login = m.login === undefined ? undefined : this.own(m.login, LoginBody, 'login');
+    if (login && (login.id !== this.meterId || login.ctr === undefined)) fail(C.RESTORE_REFUSED, 'the Restore\'s login token is not a counter login of this meter');
+    this.update(); // count up to now on the old footing
+    const mode = this.restoring!;
+    const f = this.floor;
+    const ringTop = this.ringAtBoot[this.ringAtBoot.length - 1];
+    // Registers: the highest any surviving copy vouches for, plus everything counted since this boot.
+    const baseImport = Math.max(f.importMWh, reading?.importMWh ?? 0, ringTop?.importMWh ?? 0);
+    const baseExport = Math.max(f.exportMWh, reading?.exportMWh ?? 0, ringTop?.exportMWh ?? 0);
+    const importMWh = baseImport + (this.importMWh - f.importMWh);
+    const exportMWh = baseExport + (this.exportMWh - f.exportMWh);
+    const ackSeq = Math.max(this.state.ackSeq, reading?.seq ?? 0);
+    // The lost record may have numbered one more reading than any copy shows: skip one.
+    const seq = Math.max(this.state.seq, (reading?.seq ?? 0) + (mode === 'lost' ? 1 : 0), (ringTop?.seq ?? 0) + (mode === 'lost' ? 1 : 0));
+    const ctr = mode === 'lost' ? (login?.ctr ?? 0) + CTR_RESTORE_MARGIN : Math.max(this.state.ctr, login?.ctr ?? 0);
+    const lastT = Math.max(this.state.lastT, reading?.t ?? 0, ringTop?.t ?? 0);
+    const pending = this.ringAtBoot.filter((r) => r.seq > ackSeq);
+    this.importMWh = importMWh;
+    this.exportMWh = exportMWh;
+    this.restoring = undefined;
+    if (this.fault === 'E_STATE_LOST') this.fault = undefined;
+    try {
+      this.commit({ seq, ctr, lastT, ackSeq, last: pending[pending.length - 1] ?? this.state.last });
+    } catch (e) {
+      this.restoring = mode;
+      throw e;
+    }
+    this.ringAtBoot = [];
+    this.outbox.ack(ackSeq);
+    for (const r of pending) this.enqueue(r, false);
+    if (mode === 'lost') {
+      // Import the wallet never saw charged now, as at an ordinary boot.
+      if (baseImport > this.walletAtImport) {
+        this.wallet.consume(baseImport - this.walletAtImport, undefined, lastT);
+        this.walletDirty = true;
+      }
+    }
+    this.log.log(mode === 'lost' ? 'warn' : 'info', `restored from the gateway's copy: seq ${seq}, import ${importMWh} mWh, export ${exportMWh} mWh, login counter ${ctr}`
+      + `${reading ? ` (its last stored reading: seq ${reading.seq})` : ' (it held no reading of this meter)'}${pending.length ? `, ${pending.length} reading(s) from the outbox to send` : ''}`);
+    this.update();
+    // The restore session may do nothing else: log in again with the new counter.
+    if (mode === 'lost') this.session.reconnectNow();
+    else if (this.connection) this.publishStatus();
   }
 
   // ── refusals ──────────────────────────────────────────────────────────

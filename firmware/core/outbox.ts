@@ -4,9 +4,11 @@
  * stays here until an Ack covers its sequence number, and everything here is sent
  * again, in order, after each reconnect. The gateway de-duplicates by (meter, seq).
  *
- * The outbox lives in RAM and is bounded: beyond `max` the oldest reading is
- * dropped. Registers are cumulative, so a dropped reading costs time resolution,
- * never energy — the next reading carries the same total.
+ * This is the outbox in RAM, bounded: beyond `max` the oldest reading is dropped.
+ * Registers are cumulative, so a dropped reading costs time resolution, never
+ * energy — the next reading carries the same total. What survives a power cut is
+ * kept in flash by the meter: the newest reading in the state record, older
+ * unacknowledged ones in the outbox ring (outboxStore.ts), `max` of them.
  */
 export interface OutboxEntry {
   seq: number;
@@ -85,6 +87,10 @@ export class Outbox {
     const n = before - this.entries.length;
     this.dropped += n;
     return n;
+  }
+
+  has(seq: number): boolean {
+    return this.entries.some((e) => e.seq === seq);
   }
 
   seqs(): number[] {

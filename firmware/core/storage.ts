@@ -239,13 +239,35 @@ export class SlotStore {
 
   /** The newest intact record, or undefined if neither slot holds one. */
   load(): Uint8Array | undefined {
+    return this.inspect().payload;
+  }
+
+  /**
+   * The newest intact record, and which slots hold something that is not one: a
+   * torn write (a cut mid-write on a store that writes in place) or a corrupted
+   * flash. A slot that is simply absent (never written, or erased by Preference's
+   * erase-then-write when the cut came) is not listed.
+   */
+  inspect(): { payload: Uint8Array | undefined; generation: number; corrupt: string[]; present: number } {
     let best: { generation: number; payload: Uint8Array } | undefined;
+    const corrupt: string[] = [];
+    let present = 0;
     for (const key of this.keys) {
-      const rec = decodeSlot(this.store.get(this.domain, key));
-      if (rec && (!best || rec.generation > best.generation)) best = rec;
+      const raw = this.store.get(this.domain, key);
+      if (raw === undefined) continue;
+      present++;
+      const rec = decodeSlot(raw);
+      if (!rec) corrupt.push(key);
+      else if (!best || rec.generation > best.generation) best = rec;
     }
     this.generation = best ? best.generation : 0;
-    return best?.payload;
+    return { payload: best?.payload, generation: this.generation, corrupt, present };
+  }
+
+  /** Forget both slots (the key they belonged to is gone). */
+  clear(): void {
+    for (const key of this.keys) this.store.delete(this.domain, key);
+    this.generation = 0;
   }
 
   /** Write the record to the slot that does not hold the newest one. */
@@ -257,4 +279,43 @@ export class SlotStore {
     this.store.set(this.domain, this.keys[next % 2], toArrayBuffer(encodeSlot(next, payload)));
     this.generation = next;
   }
+}
+
+/**
+ * A platform's raw record store (firmware/platform/moddable/{lin,esp32}/store.ts)
+ * made into the core's: the ESP32 limits checked on every call, so a meter fails the
+ * same way on every platform, and whatever the store throws turned into
+ * E_STORAGE_FAILED naming the record. (A platform store mapped as a named module
+ * cannot import the core at run time: its relative imports would resolve against
+ * the module name, not its path.)
+ */
+export function checkedStore(raw: PreferenceStore, where = 'flash'): PreferenceStore {
+  const failed = (what: string, domain: string, key: string, e: unknown): never =>
+    fail(MeterCodes.STORAGE_FAILED, `${where}: ${what} ${domain}/${key} failed: ${e instanceof Error ? e.message : String(e)}`);
+  return {
+    get(domain, key) {
+      checkPreference(domain, key);
+      try {
+        return raw.get(domain, key);
+      } catch (e) {
+        return failed('read', domain, key, e);
+      }
+    },
+    set(domain, key, value) {
+      checkPreference(domain, key, value);
+      try {
+        raw.set(domain, key, value);
+      } catch (e) {
+        failed('write', domain, key, e);
+      }
+    },
+    delete(domain, key) {
+      checkPreference(domain, key);
+      try {
+        raw.delete(domain, key);
+      } catch (e) {
+        failed('delete', domain, key, e);
+      }
+    },
+  };
 }

@@ -8,6 +8,8 @@ import { parseTopic } from '../../protocol/index.ts';
 export type Role =
   | { kind: 'meter'; id: string }
   | { kind: 'pendingMeter'; id: string }
+  /** A meter that lost its state record, logged in without a counter to get its Restore (docs/protocol.md §4). */
+  | { kind: 'restoringMeter'; id: string }
   | { kind: 'household'; id: string; email: string; meters: () => readonly string[] }
   | { kind: 'operator' }
   | { kind: 'authority'; id: string };
@@ -22,6 +24,8 @@ export function mayPublish(role: Role, grid: string, topic: string): boolean {
       return t.kind === 'meter' && t.meter === role.id && (t.leaf === 'reading' || t.leaf === 'status' || t.leaf === 'hello');
     case 'pendingMeter':
       return t.kind === 'meter' && t.meter === role.id && (t.leaf === 'hello' || t.leaf === 'status');
+    case 'restoringMeter':
+      return t.kind === 'meter' && t.meter === role.id && t.leaf === 'status';
     case 'household':
       return t.kind === 'tx';
     case 'operator':
@@ -51,12 +55,15 @@ export function maySubscribe(role: Role, grid: string, filter: string): boolean 
   if (filter.includes('#') || filter.includes('+')) return false;
   const t = parseTopic(filter);
   if (!t || t.grid !== grid) return false;
-  if (SHARED_NEWS.has(t.kind)) return role.kind !== 'pendingMeter';
+  if (SHARED_NEWS.has(t.kind)) return role.kind === 'meter' || role.kind === 'household';
   switch (role.kind) {
     case 'meter':
-      return t.kind === 'meter' && t.meter === role.id && ['ack', 'time', 'credit', 'enrolment'].includes(t.leaf);
+      // restore: a meter that found one state slot damaged checks the gateway's copy.
+      return t.kind === 'meter' && t.meter === role.id && ['ack', 'time', 'credit', 'enrolment', 'restore'].includes(t.leaf);
     case 'pendingMeter':
       return t.kind === 'meter' && t.meter === role.id && (t.leaf === 'enrolment' || t.leaf === 'time');
+    case 'restoringMeter':
+      return t.kind === 'meter' && t.meter === role.id && (t.leaf === 'restore' || t.leaf === 'time');
     case 'household':
       if (t.kind === 'txResult') return t.keyId === role.id;
       return t.kind === 'meter' && (t.leaf === 'reading' || t.leaf === 'status') && role.meters().includes(t.meter);

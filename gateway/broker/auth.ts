@@ -48,8 +48,8 @@ export interface Login {
   role: Role;
   /** Who the token proves and how fresh it is (gateway/broker/identity.ts decides what that allows). */
   claim: SessionClaim;
-  /** What to persist, durably, before the connection is accepted. */
-  counter?: { id: string; ctr: number };
+  /** What to persist, durably, before the connection is accepted: the counter, and the token itself (a meter's Restore hands it back). */
+  counter?: { id: string; ctr: number; token: string };
 }
 
 /** `source` is the remote address the login came from (throttling and admission are per source). */
@@ -71,6 +71,9 @@ export async function authenticate(d: AuthDeps, clientId: string, username: stri
   if (b.id !== username) fail('E_BAD_LOGIN', `Login token is for ${b.id}, but the username is ${username}`);
   if (b.client !== clientId) fail('E_BAD_LOGIN', `Login token is for client id "${b.client}", not "${clientId}"`);
 
+  if (b.restore === true && (b.ctr !== undefined || b.iat !== undefined || b.exp !== undefined)) {
+    fail('E_BAD_LOGIN', 'a restore login carries neither ctr nor iat/exp: it is the login of a meter that lost its counter');
+  }
   // Whose key is it?
   let role: Role;
   let publicKey: string;
@@ -79,7 +82,7 @@ export async function authenticate(d: AuthDeps, clientId: string, username: stri
   const k = d.state.get<KeyEntry>(keys.key(b.id));
   if (meter) {
     if (meter.revoked) fail('E_METER_REVOKED', `meter ${b.id} was revoked (${meter.revoked.reason}); it may not connect`);
-    role = { kind: 'meter', id: b.id };
+    role = b.restore === true ? { kind: 'restoringMeter', id: b.id } : { kind: 'meter', id: b.id };
     publicKey = meter.publicKey;
   } else if (k && 'participant' in k) {
     const p = d.state.get<ParticipantEntry>(keys.participant(k.participant))!;
@@ -92,7 +95,7 @@ export async function authenticate(d: AuthDeps, clientId: string, username: stri
     publicKey = d.genesis.authorities.find((a) => a.keyId === b.id)!.publicKey;
   } else if (b.publicKey !== undefined) {
     if (keyIdOf(b.publicKey) !== b.id) fail('E_BAD_LOGIN', `the public key in the token has key id ${keyIdOf(b.publicKey)}, not ${b.id}`);
-    role = { kind: 'pendingMeter', id: b.id };
+    role = b.restore === true ? { kind: 'restoringMeter', id: b.id } : { kind: 'pendingMeter', id: b.id };
     publicKey = b.publicKey;
     d.admitPending?.(source);
   } else {
@@ -103,12 +106,20 @@ export async function authenticate(d: AuthDeps, clientId: string, username: stri
   const ok = d.verify ? await d.verify({ publicKey, message, sig: token.sig }) : verifyP256(publicKey, message, sigBytes(token.sig));
   if (!ok) fail('E_BAD_LOGIN', `the Login token's signature does not verify with the key of ${b.id}`);
 
+  // docs/protocol.md §4, "Restore": a meter that lost its counter cannot prove freshness. Its login is
+  // replayable by design and so grants nothing but its own Restore and the time, and never takes over
+  // a live session (its claim has neither counter nor issue time: gateway/broker/identity.ts).
+  if (b.restore === true) {
+    if (role.kind !== 'restoringMeter') fail('E_BAD_LOGIN', `only a meter logs in to be restored; ${b.id} is not one`);
+    return { role, claim: { identity: b.id } };
+  }
+
   // Fresh? Checked after the signature, in the same turn as the caller records the
   // counter (loggedIn), so two logins with one token cannot both pass.
   if (b.ctr !== undefined) {
     const last = d.counters.get(b.id);
     if (b.ctr <= last) fail('E_LOGIN_REPLAY', `login counter ${b.ctr} is not above the last one accepted (${last}); a token is good for one login`);
-    return { role, claim: { identity: b.id, ctr: b.ctr }, counter: { id: b.id, ctr: b.ctr } };
+    return { role, claim: { identity: b.id, ctr: b.ctr }, counter: { id: b.id, ctr: b.ctr, token: canonicalize(token) } };
   }
   if (b.iat === undefined || b.exp === undefined) fail('E_BAD_LOGIN', 'a Login token needs either ctr, or both iat and exp');
   const now = d.clock.now();

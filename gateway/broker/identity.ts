@@ -47,7 +47,7 @@ export function identityOf(role: Role): string {
  */
 export function checkSession(clientId: string, role: Role, claim: SessionClaim, live?: SessionClaim): IdentityRefusal | undefined {
   const id = identityOf(role);
-  if ((role.kind === 'meter' || role.kind === 'pendingMeter') && clientId !== role.id) {
+  if ((role.kind === 'meter' || role.kind === 'pendingMeter' || role.kind === 'restoringMeter') && clientId !== role.id) {
     return { code: 'E_CLIENT_ID_RESERVED', message: `a meter logs in with its meter id (${role.id}) as its client id, not "${clientId}"` };
   }
   if (KEY_ID.test(clientId) && clientId !== id) {

@@ -117,7 +117,7 @@ export class HeliosBroker {
       // Logins are checked asynchronously, so clients still logging in count against the limit too.
       // Connected pending meters do not: they have their own pool (admission.ts), so a flood of
       // them cannot lock out enrolled meters and households.
-      const pendingConnected = this.roles.get('pendingMeter') ?? 0;
+      const pendingConnected = (this.roles.get('pendingMeter') ?? 0) + (this.roles.get('restoringMeter') ?? 0);
       if (a.connectedClients - pendingConnected + this.admitting.size >= this.o.maxClients) {
         this.refuse('E_TOO_MANY_CLIENTS', { client: client.id, limit: this.o.maxClients });
         return cb(null, false);
@@ -145,7 +145,8 @@ export class HeliosBroker {
           const live = held && held.client !== client && !(held.client as { closed?: boolean }).closed ? held.claim : undefined;
           const no = checkSession(client.id, login.role, login.claim, live);
           if (no) return refused(no.code, no.message, 2); // [MQTT-3.2.2-3] identifier rejected; the live session is untouched
-          if (login.role.kind === 'pendingMeter') {
+          // A restoring meter's login proves no counter (docs/protocol.md §4): it shares the pending meters' pool and its session expiry.
+          if (login.role.kind === 'pendingMeter' || login.role.kind === 'restoringMeter') {
             if (this.pendingCount >= this.pendingAdmission.limits.pendingMax) {
               return refused('E_TOO_MANY_PENDING', `${this.pendingCount} meters are waiting for enrolment, the most this gateway admits at once; try again later`, 3);
             }

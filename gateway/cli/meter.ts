@@ -26,9 +26,15 @@ Operator commands need the operator secret (HELIOS_OPERATOR_SECRET or DIR/operat
 interface MeterView {
   meter: string; participant: string; location: string; installer: string; pulsesPerKWh: number; relay: boolean; since: number;
   revoked?: { height: number; reason: string };
-  status: { state: string; relay?: string | null; fw?: string | null; clock?: string | null; lastSeen?: number };
+  status: { state: string; relay?: string | null; fw?: string | null; clock?: string | null; fault?: string | null; lastSeen?: number };
   lastReading: { seq: number; t: number; importMWh: number; exportMWh: number; powerW: number; relay: string; creditMWh: number; blockHeight: number | null } | null;
 }
+
+/** What a meter's Status fault means to the operator (docs/protocol.md §4, "Restore"). */
+const FAULTS: Record<string, string> = {
+  E_STATE_LOST: 'the meter lost its state record; it holds its relay open and waits for this gateway to restore it from its last stored reading',
+  E_KEY_LOST: 'the meter lost its key and made a new one: enrol this id again (its console prints the command) and revoke the old one',
+};
 
 export function run(argv: string[]): Promise<number> {
   return guard(help, async () => {
@@ -65,7 +71,7 @@ export function run(argv: string[]): Promise<number> {
       const base = gatewayUrl(v.data!, v.gateway);
       const list = await api<MeterView[]>(base, 'GET', '/api/meters', undefined, await readerHeaders(base, v.data!, v.wallet));
       process.stdout.write(table(['meter', 'household', 'state', 'relay', 'import', 'export', 'last reading'], list.map((m) => [
-        m.meter.slice(0, 12) + '…', m.participant, m.revoked ? 'REVOKED' : m.status.state, m.lastReading?.relay ?? '-',
+        m.meter.slice(0, 12) + '…', m.participant, m.revoked ? 'REVOKED' : m.status.fault ? `${m.status.state} ${m.status.fault}` : m.status.state, m.lastReading?.relay ?? '-',
         m.lastReading ? formatKWh(m.lastReading.importMWh) : '-', m.lastReading ? formatKWh(m.lastReading.exportMWh) : '-',
         m.lastReading ? new Date(m.lastReading.t).toISOString() : '-',
       ])) + '\n');
@@ -83,6 +89,7 @@ export function run(argv: string[]): Promise<number> {
         `  household  ${m.participant}`,
         `  location   ${m.location}   (installed by ${m.installer}, ${m.pulsesPerKWh} imp/kWh, relay ${m.relay ? 'yes' : 'no'})`,
         `  status     ${m.status.state}${m.status.fw ? `, firmware ${m.status.fw}` : ''}${m.status.clock ? `, clock ${m.status.clock}` : ''}`,
+        ...(m.status.fault ? [`  fault      ${m.status.fault}: ${FAULTS[m.status.fault] ?? 'see docs/protocol.md §9'}`] : []),
         r ? `  last       #${r.seq} at ${new Date(r.t).toISOString()}: import ${formatKWh(r.importMWh)}, export ${formatKWh(r.exportMWh)}, ${r.powerW} W, relay ${r.relay}, credit ${formatKWh(r.creditMWh)}${r.blockHeight ? `, in block ${r.blockHeight}` : ', not in a block yet'}` : '  last       (no readings yet)',
         `  readings   ${m.readings} stored, ${m.gaps.length} gaps`,
         ...m.credits.slice(0, 5).map((c) => `  credit     ${formatKWh(c.energyMWh)} valid ${new Date(c.validFrom).toISOString()} → ${new Date(c.validUntil).toISOString()} (${c.ref})`),

@@ -7,7 +7,7 @@
 import type { Client, PublishPacket } from 'aedes';
 import {
   canonicalize, decode, HelloBody, isHeliosError, keyIdOf, MAX_METER_MESSAGE_BYTES, MAX_TX_BYTES, parseTopic, signed,
-  StatusMessage, topics, TxBody, verifyBody, type AckMessage, type Clock, type EnrolmentBody, type SignedTx, type TimeMessage, type TxResultMessage,
+  StatusMessage, topics, TxBody, verifyBody, type AckMessage, type RestoreMessage, type Clock, type EnrolmentBody, type SignedTx, type TimeMessage, type TxResultMessage,
 } from '../../protocol/index.ts';
 import type { BatchVerifier } from '../crypto/batchVerifier.ts';
 import type { AuthoritySigner } from '../authority.ts';
@@ -91,23 +91,24 @@ export class MeteringService implements BrokerHandlers {
   /** Resolves once the login's counter is in SQLite, so the CONNACK never promises more than the disk holds. */
   loggedIn(login: Login): Promise<void> {
     if (!login.counter) return Promise.resolve();
-    return this.d.store.commitLoginCounter(login.counter.id, login.counter.ctr);
+    return this.d.store.commitLoginCounter(login.counter.id, login.counter.ctr, login.counter.token);
   }
 
   connected(client: Client, role: Role): void {
-    if (role.kind === 'meter' || role.kind === 'pendingMeter') this.d.availability.connected(role.id, this.d.clock.now());
+    if (role.kind === 'meter' || role.kind === 'pendingMeter' || role.kind === 'restoringMeter') this.d.availability.connected(role.id, this.d.clock.now());
     this.d.log.info('mqtt client connected', { client: client.id, role: role.kind });
   }
 
   disconnected(client: Client, role: Role): void {
-    if (role.kind === 'meter' || role.kind === 'pendingMeter') this.d.availability.disconnected(role.id, this.d.clock.now());
+    if (role.kind === 'meter' || role.kind === 'pendingMeter' || role.kind === 'restoringMeter') this.d.availability.disconnected(role.id, this.d.clock.now());
     this.d.log.info('mqtt client disconnected', { client: client.id, role: role.kind });
   }
 
   subscribed(_client: Client, role: Role, topic: string): void {
     const t = parseTopic(topic);
-    if (!t || t.kind !== 'meter' || (role.kind !== 'meter' && role.kind !== 'pendingMeter') || t.meter !== role.id) return;
+    if (!t || t.kind !== 'meter' || (role.kind !== 'meter' && role.kind !== 'pendingMeter' && role.kind !== 'restoringMeter') || t.meter !== role.id) return;
     if (t.leaf === 'time') this.sendTime(t.meter);
+    if (t.leaf === 'restore') this.sendRestore(t.meter);
     if (t.leaf === 'ack' && role.kind === 'meter') this.sendAck(t.meter, this.d.pipeline.storedSeq(t.meter));
     if (t.leaf === 'credit' && role.kind === 'meter') this.d.credits.resend(t.meter);
   }
@@ -188,6 +189,23 @@ export class MeteringService implements BrokerHandlers {
   sendAck(meter: string, seq: number): void {
     const ack: AckMessage = { type: 'Ack', meter, seq, t: this.d.clock.now() };
     this.d.deliver(meter, topics.meter(this.grid, meter, 'ack'), canonicalize(ack));
+  }
+
+  /**
+   * docs/protocol.md §4, "Restore": the meter's own newest stored reading and its own
+   * last counter login, both exactly as it signed them, to this meter only (the ACL
+   * lets no one else subscribe to its restore topic, and it is delivered to its
+   * client alone).
+   */
+  sendRestore(meter: string): void {
+    const m: RestoreMessage = { type: 'Restore', meter, t: this.d.clock.now() };
+    const reading = this.d.store.lastReading(meter)?.envelope;
+    const login = this.d.store.loginToken(meter);
+    if (reading !== undefined) m.reading = reading;
+    if (login !== undefined) m.login = login;
+    this.d.metrics.meterRestores.inc();
+    this.d.log.warn('meter asked to be restored from its last stored reading', { meter, seq: this.d.store.lastReading(meter)?.seq ?? null, login: login !== undefined });
+    this.d.deliver(meter, topics.meter(this.grid, meter, 'restore'), canonicalize(m));
   }
 
   sendTime(meter: string): void {

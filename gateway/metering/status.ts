@@ -26,6 +26,7 @@ export class Availability {
       relay: patch.relay ?? prev?.relay ?? null,
       fw: patch.fw ?? prev?.fw ?? null,
       clock: patch.clock ?? prev?.clock ?? null,
+      fault: patch.fault !== undefined ? patch.fault : prev?.fault ?? null,
       lastSeen: Math.max(now, prev?.lastSeen ?? 0),
       since: prev && prev.state === state ? prev.since : now,
     };
@@ -43,7 +44,8 @@ export class Availability {
 
   /** A Status message from the meter (or its last will). */
   reported(s: StatusMessage, now: number): void {
-    this.save(s.meter, now, { state: s.state, relay: s.relay ?? null, fw: s.fw ?? null, clock: s.clock ?? null });
+    // A last will (offline) says nothing of the fault; an online Status says whether there is one.
+    this.save(s.meter, now, { state: s.state, relay: s.relay ?? null, fw: s.fw ?? null, clock: s.clock ?? null, ...(s.state === 'online' ? { fault: s.fault ?? null } : {}) });
   }
 
   /** A reading arrived: the meter is alive (kept in memory; written with the next status change). */

@@ -39,6 +39,8 @@ export interface MeterStatusRow {
   relay: string | null;
   fw: string | null;
   clock: string | null;
+  /** A storage fault the meter reports in its Status (E_STATE_LOST, E_KEY_LOST), null when none. */
+  fault: string | null;
   lastSeen: number;
   since: number;
 }
@@ -52,6 +54,8 @@ export class MeteringStore {
    * what later logins are checked against.
    */
   private readonly pendingCtr = new Map<string, number>();
+  /** The Login token behind each pending counter (what a meter's Restore hands back). */
+  private readonly pendingToken = new Map<string, string>();
   private readonly pendingStatus = new Map<string, MeterStatusRow>();
   private flushTimer: NodeJS.Timeout | undefined;
   /** Logins waiting for their counters to be durable; all of one event-loop turn share one SQLite transaction. */
@@ -75,12 +79,13 @@ export class MeteringStore {
       gaps: db.prepare(`SELECT meter, after_seq AS afterSeq, next_seq AS nextSeq, detected_at AS detectedAt FROM reading_gaps WHERE meter = ? ORDER BY detected_at`),
       countOf: db.prepare(`SELECT count(*) AS n FROM readings WHERE meter = ?`),
       getCtr: db.prepare(`SELECT ctr FROM login_counters WHERE id = ?`),
-      setCtr: db.prepare(`INSERT INTO login_counters (id, ctr) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET ctr = excluded.ctr WHERE excluded.ctr > login_counters.ctr`),
-      upsertStatus: db.prepare(`INSERT INTO meter_status (meter, state, relay, fw, clock, last_seen, since) VALUES (@meter, @state, @relay, @fw, @clock, @lastSeen, @since)
+      getToken: db.prepare(`SELECT token FROM login_counters WHERE id = ?`),
+      setCtr: db.prepare(`INSERT INTO login_counters (id, ctr, token) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET ctr = excluded.ctr, token = coalesce(excluded.token, login_counters.token) WHERE excluded.ctr > login_counters.ctr`),
+      upsertStatus: db.prepare(`INSERT INTO meter_status (meter, state, relay, fw, clock, fault, last_seen, since) VALUES (@meter, @state, @relay, @fw, @clock, @fault, @lastSeen, @since)
         ON CONFLICT (meter) DO UPDATE SET state = excluded.state, relay = coalesce(excluded.relay, meter_status.relay), fw = coalesce(excluded.fw, meter_status.fw),
-        clock = coalesce(excluded.clock, meter_status.clock), last_seen = max(excluded.last_seen, meter_status.last_seen),
+        clock = coalesce(excluded.clock, meter_status.clock), fault = excluded.fault, last_seen = max(excluded.last_seen, meter_status.last_seen),
         since = CASE WHEN meter_status.state = excluded.state THEN meter_status.since ELSE excluded.since END`),
-      statuses: db.prepare(`SELECT meter, state, relay, fw, clock, last_seen AS lastSeen, since FROM meter_status`),
+      statuses: db.prepare(`SELECT meter, state, relay, fw, clock, fault, last_seen AS lastSeen, since FROM meter_status`),
       insertCredit: db.prepare(`INSERT OR IGNORE INTO credits (nonce, token, issued_at) VALUES (?, ?, ?)`),
       creditsValid: db.prepare(`SELECT token FROM credits WHERE meter = ? AND valid_until > ? ORDER BY valid_until`),
       creditsOf: db.prepare(`SELECT nonce, energy_mwh AS energyMWh, valid_from AS validFrom, valid_until AS validUntil, ref, issued_at AS issuedAt FROM credits WHERE meter = ? ORDER BY issued_at DESC LIMIT ?`),
@@ -141,9 +146,17 @@ export class MeteringStore {
     return this.pendingCtr.get(id) ?? (this.q.getCtr.get(id) as { ctr: number } | undefined)?.ctr ?? 0;
   }
 
-  setLoginCounter(id: string, ctr: number): void {
-    if (ctr > this.loginCounter(id)) this.pendingCtr.set(id, ctr);
+  setLoginCounter(id: string, ctr: number, token?: string): void {
+    if (ctr > this.loginCounter(id)) {
+      this.pendingCtr.set(id, ctr);
+      if (token !== undefined) this.pendingToken.set(id, token);
+    }
     this.scheduleFlush();
+  }
+
+  /** The last Login token accepted with a counter from `id`, as it was signed; undefined if none is kept. */
+  loginToken(id: string): string | undefined {
+    return this.pendingToken.get(id) ?? (this.q.getToken.get(id) as { token: string | null } | undefined)?.token ?? undefined;
   }
 
   /**
@@ -152,8 +165,11 @@ export class MeteringStore {
    * event-loop turn (a verifier batch) share one transaction: a reconnect storm costs
    * one fsync per batch, not one per meter.
    */
-  commitLoginCounter(id: string, ctr: number): Promise<void> {
-    if (ctr > this.loginCounter(id)) this.pendingCtr.set(id, ctr);
+  commitLoginCounter(id: string, ctr: number, token?: string): Promise<void> {
+    if (ctr > this.loginCounter(id)) {
+      this.pendingCtr.set(id, ctr);
+      if (token !== undefined) this.pendingToken.set(id, token);
+    }
     return new Promise((resolve, reject) => {
       this.ctrWaiters.push({ resolve, reject });
       this.ctrFlush ??= setImmediate(() => {
@@ -186,13 +202,17 @@ export class MeteringStore {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (!this.pendingCtr.size && !this.pendingStatus.size) return;
-    const ctrs = [...this.pendingCtr];
+    const ctrs = [...this.pendingCtr].map(([id, ctr]) => [id, ctr, this.pendingToken.get(id)] as const);
     const statuses = [...this.pendingStatus.values()];
     this.db.transaction(() => {
-      for (const [id, ctr] of ctrs) this.q.setCtr.run(id, ctr);
+      for (const [id, ctr, token] of ctrs) this.q.setCtr.run(id, ctr, token ?? null);
       for (const st of statuses) this.q.upsertStatus.run(st);
     })();
-    for (const [id, ctr] of ctrs) if (this.pendingCtr.get(id) === ctr) this.pendingCtr.delete(id);
+    for (const [id, ctr, token] of ctrs) {
+      if (this.pendingCtr.get(id) !== ctr) continue;
+      this.pendingCtr.delete(id);
+      if (this.pendingToken.get(id) === token) this.pendingToken.delete(id);
+    }
     for (const st of statuses) if (this.pendingStatus.get(st.meter) === st) this.pendingStatus.delete(st.meter);
   }
 

@@ -140,6 +140,14 @@ export const migrations: Migration[] = [
       CREATE TABLE mempool (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, tx TEXT NOT NULL);
     `,
   },
+  {
+    version: 5,
+    why: 'a meter that lost its state record is restored from its own last login token and reading (docs/protocol.md §4, "Restore"), and its Status fault is shown (issue 17)',
+    up: `
+      ALTER TABLE login_counters ADD COLUMN token TEXT;
+      ALTER TABLE meter_status ADD COLUMN fault TEXT;
+    `,
+  },
 ];
 
 export function openDb(file: string, opts: { readonly?: boolean } = {}): DB {

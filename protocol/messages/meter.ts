@@ -13,6 +13,9 @@ import {
 export const RELAY_STATES = ['open', 'closed'] as const;
 export type RelayState = (typeof RELAY_STATES)[number];
 
+/** A signed meter envelope (Reading, Login) as text; a Reading's is under 600 bytes. */
+const MAX_ENVELOPE = 1024;
+
 const readingShape = {
   type: literal('Reading'),
   grid: gridId(),
@@ -92,6 +95,10 @@ const helloShape = {
 export const HelloBody = object(helloShape);
 export type HelloBody = ObjectOf<typeof helloShape>;
 
+/** What a meter's Status may report as its fault (docs/protocol.md §9). */
+export const METER_FAULTS = ['E_STATE_LOST', 'E_KEY_LOST'] as const;
+export type MeterFault = (typeof METER_FAULTS)[number];
+
 const statusShape = {
   type: literal('Status'),
   meter: meterId(),
@@ -100,6 +107,12 @@ const statusShape = {
   fw: optional(text(32)),
   clock: optional(oneOf(['set', 'unset'] as const)),
   t: optional(timeMs()),
+  /**
+   * Set while the meter cannot work normally because of its own storage
+   * (docs/protocol.md §4, "Restore"): E_STATE_LOST until the gateway has restored
+   * its registers, E_KEY_LOST until its new key is enrolled.
+   */
+  fault: optional(oneOf(METER_FAULTS)),
 };
 export const StatusMessage = object(statusShape);
 export type StatusMessage = ObjectOf<typeof statusShape>;
@@ -118,6 +131,32 @@ const loginShape = {
   ctr: optional(int(1, MAX_INT32)),
   /** A meter that is not enrolled yet sends its public key, so the gateway can check the token and list it for the installer. */
   publicKey: optional(publicKey()),
+  /**
+   * A meter that lost its state record asks only for its Restore (docs/protocol.md §4):
+   * with neither ctr nor iat, the login grants a session that can do nothing else.
+   */
+  restore: optional(bool()),
 };
 export const LoginBody = object(loginShape);
 export type LoginBody = ObjectOf<typeof loginShape>;
+
+const restoreShape = {
+  type: literal('Restore'),
+  meter: meterId(),
+  /**
+   * The meter's newest stored reading, exactly as the meter signed it (its signed
+   * envelope as canonical text); absent if the gateway holds none.
+   */
+  reading: optional(text(MAX_ENVELOPE)),
+  /** The last Login token the gateway accepted from this meter, as the meter signed it; absent if none. */
+  login: optional(text(MAX_ENVELOPE)),
+  /** The gateway's clock. */
+  t: timeMs(),
+};
+/**
+ * Gateway → meter, only to a meter that logged in with `restore: true`: what it
+ * needs to continue after losing its state record. Both inner texts are signed by
+ * the meter's own key, so the meter believes nothing the gateway could have made up.
+ */
+export const RestoreMessage = object(restoreShape);
+export type RestoreMessage = ObjectOf<typeof restoreShape>;

@@ -46,7 +46,7 @@ test('helios meter run and wait name the flag to change', async (t) => {
   t.regex((await fails(t, ['meter', 'run', '--dir', join(dir, 'm'), '--power', '5', '--export', '5'])).stderr, /give --power \(a load, imported\) or --export \(a PV surplus\), not both/);
   const noGateway = await fails(t, ['meter', 'run', '--dir', join(dir, 'm'), '--data', join(dir, 'nogrid')]);
   t.regex(noGateway.stderr, /no running gateway found for .*nogrid.*helios gateway --data/);
-  t.false(existsSync(join(dir, 'm', 'preferences.json')), 'no meter key made for a run that never started');
+  t.false(existsSync(join(dir, 'm', 'preferences')), 'no meter key made for a run that never started');
   t.regex((await fails(t, ['meter', 'wait', '--dir', join(dir, 'm'), '--for', 'lunch'])).stderr, /--for must be hello, enrolled or credit-used, got lunch/);
   const late = await fails(t, ['meter', 'wait', '--dir', join(dir, 'm'), '--for', 'enrolled', '--timeout', '0.3']);
   t.is(late.code, 1);

@@ -6,3 +6,4 @@ export * from './energy.ts';
 export * from './relay.ts';
 export * from './signer.ts';
 export * from './packetTransport.ts';
+export * from './faultyStore.ts';

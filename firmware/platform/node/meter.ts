@@ -27,7 +27,7 @@ export interface NodeMeterOptions {
   /** The broker, e.g. mqtt://127.0.0.1:1883 (or mqtts:// with `tls`). */
   brokerUrl: string;
   tls?: Omit<NodeMqttOptions, 'url'>;
-  /** The meter's own directory: its preferences live in <dataDir>/preferences.json. Omit for memory only. */
+  /** The meter's own directory: each stored record is a file under <dataDir>/preferences/. Omit for memory only. */
   dataDir?: string;
   /** A store of your own (overrides dataDir). */
   storage?: PreferenceStore;
@@ -67,7 +67,7 @@ const cryptoEntropy: EntropySource = (n) => globalThis.crypto.getRandomValues(ne
 /** Make a complete virtual meter (not started). */
 export function createNodeMeter(options: NodeMeterOptions): NodeMeter {
   const clock = options.clock ?? systemClock();
-  const storage = options.storage ?? (options.dataDir ? new FilePreferenceStore(join(options.dataDir, 'preferences.json')) : new MemoryPreferenceStore());
+  const storage = options.storage ?? (options.dataDir ? new FilePreferenceStore(join(options.dataDir, 'preferences'), { legacyFile: join(options.dataDir, 'preferences.json') }) : new MemoryPreferenceStore());
   const household = options.energy ? undefined : new ProfileEnergySource({ power: options.power ?? 0, stepMs: options.powerStepMs, startMs: clock.now() });
   const energy = options.energy ?? household!;
   // Opening the relay cuts the simulated household off: it neither imports nor exports.

@@ -24,7 +24,7 @@ export function meterRoutes(app: FastifyInstance, d: MeterRoutesDeps): void {
     const last = d.store.lastReading(m.meter);
     return {
       ...m,
-      status: s ? { state: s.state, relay: s.relay, fw: s.fw, clock: s.clock, lastSeen: Math.max(s.lastSeen, last?.receivedAt ?? 0), since: s.since } : { state: 'never connected' },
+      status: s ? { state: s.state, relay: s.relay, fw: s.fw, clock: s.clock, fault: s.fault, lastSeen: Math.max(s.lastSeen, last?.receivedAt ?? 0), since: s.since } : { state: 'never connected' },
       lastReading: last ? { seq: last.seq, t: last.t, importMWh: last.importMWh, exportMWh: last.exportMWh, powerW: last.powerW, relay: last.relay, creditMWh: last.creditMWh, blockHeight: last.blockHeight } : null,
     };
   };

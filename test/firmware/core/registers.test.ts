@@ -3,9 +3,20 @@ import { decodeState, encodeState } from '../../../firmware/core/index.ts';
 import { powerCutScenario, rebootScenario } from './scenarios.ts';
 
 test('the state record keeps 53-bit registers exactly, though the ESP32 stores int32 only', (t) => {
-  const s = { seq: 2147483647, ctr: 1, importMWh: 9007199254740991, exportMWh: 4294967296, lastT: 1774098000000 };
+  const s = { seq: 2147483647, ctr: 1, importMWh: 9007199254740991, exportMWh: 4294967296, lastT: 1774098000000, ackSeq: 0 };
   t.deepEqual(decodeState(encodeState(s)), s);
-  t.throws(() => decodeState(new Uint8Array([2, 0, 0])), { message: /version/ });
+  t.throws(() => decodeState(new Uint8Array([3, 0, 0])), { message: /version/ });
+});
+
+test('the state record carries the newest reading, exactly enough to sign it again; a version-1 record (before the persistent outbox) still reads', (t) => {
+  const s = {
+    seq: 41, ctr: 7, importMWh: 123_456_789, exportMWh: 5, lastT: 1774098000000, ackSeq: 40,
+    last: { seq: 41, t: 1774098000000, importMWh: 123_456_789, exportMWh: 5, powerW: -999_999, relay: 'closed' as const, creditMWh: 0, fw: 'helios-fw 0.1.0' },
+  };
+  t.deepEqual(decodeState(encodeState(s)), s);
+  // Version 1: u8 1, seq, ctr, import, export, lastT.
+  const v1 = new Uint8Array([1, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]);
+  t.deepEqual(decodeState(v1), { seq: 9, ctr: 2, importMWh: 100, exportMWh: 0, lastT: 7, ackSeq: 0 });
 });
 
 test('power cut at every storage step (each erase and each write of every record): registers never go backwards, never jump, no sequence or login counter is reused, no credit comes back, no token counts twice', (t) => {

@@ -49,6 +49,11 @@ function cutScript(storage: FakeStorage): CutRun {
     w.run(2 * MIN);
     if (!storage.dead) w.broker.dropClient(w.meter.meterId);
     w.run(3 * MIN);
+    // The gateway away for three readings: they move into the outbox ring in flash.
+    if (!storage.dead) w.broker.down();
+    w.run(3 * MIN);
+    w.broker.restart();
+    w.run(30_000);
   } catch {
     // a PowerCut thrown from a storage call outside the meter's guards (its constructor)
   }
@@ -539,7 +544,7 @@ export function piecesScenario(): Record<string, unknown> {
   const uncovered = wallet.consume(25, 150, 0);
   const encoded = wallet.encode(12345);
   const decoded = Wallet.decode(encoded);
-  const state = { seq: 7, ctr: 3, importMWh: 9007199254740991, exportMWh: 4294967296, lastT: T0 };
+  const state = { seq: 7, ctr: 3, importMWh: 9007199254740991, exportMWh: 4294967296, lastT: T0, ackSeq: 0 };
   return {
     afterPush,
     dropped: o.dropped,
@@ -552,6 +557,74 @@ export function piecesScenario(): Record<string, unknown> {
     walletRoundTrip: canonicalize(decoded.wallet.list()) === canonicalize(wallet.list()) && decoded.atImportMWh === 12345,
     stateRoundTrip: canonicalize(decodeState(encodeState(state))) === canonicalize(state),
     crc: crc32(utf8Encode('123456789')).toString(16),
+  };
+}
+
+// ── the outbox in flash: an outage, then a power cut, then the gateway back ──
+
+export function outboxFlashScenario(): Record<string, unknown> {
+  const w = new World({ power: 1200, config: { backoff: { baseMs: 1000, capMs: 4000, stableMs: 30_000 } } }).start();
+  w.run(2000);
+  w.fund();
+  w.run(2 * MIN + 3000); // readings 1–2, acknowledged
+  const writesOnline = w.storage.keys().filter((k) => k.includes('/ob')).length;
+  w.broker.down();
+  w.run(5 * MIN); // readings 3–7 while the gateway is away
+  const ringDuring = w.storage.keys().filter((k) => k.includes('/ob'));
+  const madeOffline = w.meter.snapshot().seq;
+  const w2 = w.reboot(); // a power cut: the RAM outbox is gone
+  const restoredOutbox = w2.meter.snapshot().outbox;
+  w2.broker.restart();
+  w2.start();
+  w2.run(20_000);
+  const counts: Record<string, number> = {};
+  for (const seq of w2.gateway.received) counts[seq] = (counts[seq] ?? 0) + 1;
+  return {
+    writesOnline,
+    ringDuring,
+    madeOffline,
+    restoredOutbox,
+    stored: w2.gateway.stored,
+    counts,
+    badSignatures: w2.gateway.badSignatures,
+    end: w2.meter.snapshot().outbox,
+  };
+}
+
+// ── both state slots damaged: say so, hold the relay, restore from the gateway ──
+
+export function stateLostScenario(): Record<string, unknown> {
+  const w = new World({ power: 1500 }).start();
+  w.run(2000);
+  w.fund();
+  w.run(4 * MIN + 3000);
+  const storedBefore = w.gateway.readings.get(w.gateway.highest())!;
+  const w1 = w.reboot();
+  w1.meter.stop();
+  w1.storage.damage('helios', 'state0');
+  w1.storage.damage('helios', 'state1');
+  w1.storage.dead = false;
+  const w2 = new World({ power: 1500 }, { clock: w.clock, broker: w.broker, gateway: w.gateway, storage: w1.storage.reboot() });
+  const atBoot = w2.meter.snapshot();
+  const logs = w2.logs.filter((l) => l.includes('E_STATE_LOST'));
+  w2.gateway.restores = 0;
+  w2.start();
+  const statusLost = () => w2.statuses().filter((st) => st.fault === 'E_STATE_LOST').length;
+  w2.run(3000);
+  const restored = w2.meter.snapshot();
+  w2.run(2 * MIN);
+  const after = w2.meter.snapshot();
+  const next = w2.publishedReadings().filter((r) => r.seq > storedBefore.seq);
+  return {
+    atBoot: { restoring: atBoot.restoring, fault: atBoot.fault, relay: atBoot.relay, seq: atBoot.seq, importMWh: atBoot.importMWh },
+    logs: logs.map((l) => l.slice(0, 40)),
+    statusWithFault: statusLost() > 0,
+    restores: w2.gateway.restores,
+    restoreLogins: w2.gateway.restoreLogins,
+    restored: { restoring: restored.restoring, fault: restored.fault, seq: restored.seq, ctrAbove: restored.ctr > 1000 },
+    storedBefore: { seq: storedBefore.seq, importMWh: storedBefore.importMWh },
+    firstAfter: next.length ? { seq: next[0].seq, importAtLeast: next[0].importMWh >= storedBefore.importMWh } : null,
+    after: { relay: after.relay, restoring: after.restoring, outbox: after.outbox, errors: after.errors },
   };
 }
 
@@ -570,4 +643,6 @@ export const scenarios: Record<string, () => unknown> = {
   clock: clockScenario,
   enrolment: enrolmentScenario,
   powerCut: powerCutScenario,
+  outboxFlash: outboxFlashScenario,
+  stateLost: stateLostScenario,
 };

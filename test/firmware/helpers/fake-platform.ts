@@ -81,6 +81,20 @@ export class FakeStorage implements PreferenceStore {
   keys(): string[] {
     return [...this.data.keys()].sort();
   }
+
+  /** Flip a byte in the middle of a stored value (damaged flash). */
+  damage(domain: string, key: string): void {
+    const v = this.data.get(domain + '/' + key);
+    if (v instanceof ArrayBuffer) {
+      const b = new Uint8Array(v.slice(0));
+      b[b.length >> 1] ^= 0x5a;
+      this.data.set(domain + '/' + key, b.buffer);
+    } else if (typeof v === 'string') {
+      this.data.set(domain + '/' + key, v.slice(0, v.length >> 1) + '\u0001' + v.slice((v.length >> 1) + 1));
+    } else {
+      throw new Error(`nothing to damage at ${domain}/${key}`);
+    }
+  }
 }
 
 /** Deterministic bytes (a 32-bit LCG); never use outside tests. */
@@ -142,6 +156,8 @@ export class FakeBroker {
   onPublish: ((m: Delivered) => void) | undefined;
   /** Called when a client's CONNECT is accepted. */
   onConnect: ((options: MqttConnectOptions) => void) | undefined;
+  /** Called after a client subscribed (the gateway answers some subscriptions, as the real one does). */
+  onSubscribe: ((clientId: string, topic: string) => void) | undefined;
 
   constructor(readonly clock: Clock) {}
 
@@ -175,6 +191,7 @@ export class FakeBroker {
         link.subscriptions.add(topic);
         const r = this.retained.get(topic);
         if (r !== undefined) this.later(() => { if (link.open) link.handlers.onMessage(topic, r); });
+        this.later(() => { if (link.open) this.onSubscribe?.(link.id, topic); });
       },
       close: () => {
         // A DISCONNECT: no will [MQTT-3.14.4-3].

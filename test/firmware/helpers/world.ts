@@ -38,8 +38,13 @@ export class Gateway {
   /** Reading seqs in arrival order, duplicates included. */
   received: number[] = [];
   stored: number[] = [];
-  /** What each stored reading said, by seq. */
+  /** What each stored reading said, by seq, and its signed text. */
   readings = new Map<number, ReadingBody>();
+  envelopes = new Map<number, string>();
+  /** The last counter login accepted (a meter's Restore hands it back), and how many restore logins came. */
+  lastLogin: string | undefined;
+  restoreLogins = 0;
+  restores = 0;
   hellos = 0;
   acks = true;
   sendTime = true;
@@ -50,6 +55,24 @@ export class Gateway {
 
   constructor(readonly broker: FakeBroker, readonly clock: ManualClock) {
     broker.onPublish = (m) => this.handle(m);
+    broker.onConnect = (o) => {
+      const login = parseJson(o.password) as { body: { ctr?: number; restore?: boolean } };
+      if (login.body.ctr !== undefined) this.lastLogin = o.password;
+      if (login.body.restore) this.restoreLogins++;
+    };
+    broker.onSubscribe = (client, topic) => {
+      if (topic.endsWith('/restore')) this.restore(client);
+    };
+  }
+
+  /** docs/protocol.md §4, "Restore": the meter's newest stored reading and last counter login, as it signed them. */
+  restore(meter: string): void {
+    const m: Record<string, unknown> = { type: 'Restore', meter, t: this.clock.now() };
+    const h = this.highest();
+    if (h > 0) m.reading = this.envelopes.get(h);
+    if (this.lastLogin !== undefined) m.login = this.lastLogin;
+    this.restores++;
+    this.broker.publish(topics.meter(GRID, meter, 'restore'), canonicalize(m));
   }
 
   private handle(m: Delivered): void {
@@ -73,6 +96,7 @@ export class Gateway {
       this.received.push(r.body.seq);
       if (!this.readings.has(r.body.seq)) {
         this.readings.set(r.body.seq, r.body);
+        this.envelopes.set(r.body.seq, m.payload);
         this.stored.push(r.body.seq);
       }
       if (this.acks) this.ack(meter);

@@ -75,3 +75,19 @@ test('the operator (Node-RED) and other authorities see the whole grid', (tt) =>
   tt.false(mayPublish(household, G, t('operator/close')));
   tt.false(mayPublish(meter, G, t('chain/block')));
 });
+
+test('a meter restoring its lost state may only hear its own Restore and the time, and say its status (docs/protocol.md §4, "Restore")', (tt) => {
+  const restoring: Role = { kind: 'restoringMeter', id: M };
+  tt.true(maySubscribe(restoring, G, t(`meter/${M}/restore`)));
+  tt.true(maySubscribe(restoring, G, t(`meter/${M}/time`)));
+  for (const leaf of ['ack', 'credit', 'enrolment']) tt.false(maySubscribe(restoring, G, t(`meter/${M}/${leaf}`)), leaf);
+  tt.false(maySubscribe(restoring, G, t(`meter/${OTHER}/restore`)), "another meter's Restore");
+  tt.false(maySubscribe(restoring, G, t('market/listing')));
+  tt.true(mayPublish(restoring, G, t(`meter/${M}/status`)));
+  for (const leaf of ['reading', 'hello', 'restore']) tt.false(mayPublish(restoring, G, t(`meter/${M}/${leaf}`)), leaf);
+  // Only that meter may hear it: no other role subscribes to a meter's restore topic, and no client publishes there.
+  tt.true(maySubscribe(meter, G, t(`meter/${M}/restore`)), 'an enrolled meter checking a damaged state slot');
+  tt.false(maySubscribe(meter, G, t(`meter/${OTHER}/restore`)));
+  for (const role of [pending, household]) tt.false(maySubscribe(role, G, t(`meter/${M}/restore`)), role.kind);
+  for (const role of [meter, pending, household, operator, authority, restoring]) tt.false(mayPublish(role, G, t(`meter/${M}/restore`)), role.kind);
+});

@@ -30,3 +30,11 @@ test('a live session is taken over only by the same identity with a token at lea
   t.is(checkSession('node-red', operator, { identity: 'operator' }, { identity: 'operator' }), undefined);
   t.is(checkSession('node-red', operator, { identity: 'operator' }, { identity: K, iat: 1 })?.code, 'E_SESSION_IN_USE');
 });
+
+test('a restore login (no counter: the meter lost it) never takes over a live session, and the meter\'s next counter login takes over the restore session', (t) => {
+  const restoring: Role = { kind: 'restoringMeter', id: M };
+  t.is(checkSession(M, restoring, { identity: M }), undefined);
+  t.is(checkSession('x', restoring, { identity: M })?.code, 'E_CLIENT_ID_RESERVED');
+  t.is(checkSession(M, restoring, { identity: M }, { identity: M, ctr: 7 })?.code, 'E_SESSION_IN_USE', 'a replayed restore login cannot cut the meter off');
+  t.is(checkSession(M, meter, { identity: M, ctr: 1007 }, { identity: M }), undefined);
+});
