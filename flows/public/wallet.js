@@ -113,6 +113,8 @@ export async function newBackedUpKey(passphrase, label = 'browser wallet') {
  * { wallet (what the page may show), backup (the file's text, to offer as a download) }.
  */
 export async function makeKey(passphrase) {
+  const existing = current || (await store('readonly', (s) => s.get('default')));
+  if (existing) throw new WalletError('E_WALLET_EXISTS', `this browser already holds a wallet (key id ${existing.keyId}); forget it first, and only if you have its backup file`);
   const { handle, file } = await newBackedUpKey(passphrase);
   current = { ...handle, email: '' };
   await put(current);
