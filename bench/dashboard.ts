@@ -43,6 +43,7 @@ const WATCH_MS = 2000;
 /** The Household page's poll period (flows/helios.json, ui.household). */
 const POLL_MS = 3000;
 const log = (s: string) => process.stderr.write(s + '\n');
+let nrChild: () => { kill(): unknown } | undefined = () => undefined;
 
 console.log(`bench/dashboard — ${fmt(N)} meters, a reading every ${PERIOD_MS / 1000} s each (${fmt((N * 1000) / PERIOD_MS)} readings/s), ${PHASE_MS / 1000} s per phase, ${cpus().length} cores\n`);
 
@@ -53,6 +54,8 @@ const households = [
 ];
 const grid = newGridDir({ blockPeriodMs: 1000, households, seed: 21 });
 const gw = await startChildGateway(grid.dir, ['--mqtt-port', '0', '--mqtt-tls-port', 'off', '--mqtt-ws-port', 'off', '--log-level', 'error']);
+// A failed run must not leave the gateway (or Node-RED, below) running.
+process.once('exit', () => { gw.child.kill(); nrChild()?.kill(); });
 const runInfo = JSON.parse(readFileSync(join(grid.dir, 'run', 'gateway.json'), 'utf8')) as { mqtt: string };
 const mqttPort = Number(new URL(runInfo.mqtt).port);
 const G = grid.genesis.grid;
@@ -147,6 +150,7 @@ const flowsPort = await freePort();
 const nr = new FlowsProcess({
   env: makeFlowsEnv({ grid: G, mqttUrl: runInfo.mqtt, apiUrl: proxyUrl, operatorSecret: grid.operatorSecret, marketPeriodMs: grid.genesis.marketPeriodMs, userDir: tempDir('helios-bench-flows-'), port: flowsPort }),
 });
+nrChild = () => nr.child;
 await nr.start();
 const dash = `${nr.url}/dashboard`;
 
