@@ -1,6 +1,7 @@
 /**
  * The flows' CI check (`helios flows --check`): the flow file is consistent (no
- * duplicate id, no wire or reference to a node that is not there), and a real
+ * duplicate id, no wire or reference to a node that is not there, every dashboard
+ * template's script loads), and a real
  * Node-RED loads it read-only with no missing node type and no error or warning
  * logged while it starts. A flow with a missing type makes Node-RED wait forever,
  * logging at info level only, so that line is a failure too.
@@ -38,12 +39,32 @@ export function lintFlows(flows: FlowNode[]): string[] {
     if (n.z && !ids.has(n.z)) problems.push(`${name(n)} is on tab ${n.z}, which does not exist`);
     (n.wires ?? []).forEach((port, i) => port.forEach((to) => { if (!ids.has(to)) problems.push(`${name(n)} output ${i + 1} is wired to ${to}, which does not exist`); }));
     for (const to of n.links ?? []) if (!ids.has(to)) problems.push(`${name(n)} links to ${to}, which does not exist`);
+    if (n.type === 'ui-template' && typeof n.format === 'string') problems.push(...templateScript(n.format).map((p) => `${name(n)}: ${p}`));
     for (const r of REFS) {
       const v = n[r];
       if (typeof v === 'string' && v !== '' && !ids.has(v) && !(r === 'theme' && v === 'default')) problems.push(`${name(n)} refers to ${r} ${v}, which does not exist`);
     }
   }
   return problems;
+}
+
+/**
+ * A ui-template's <script> that Dashboard 2.0 cannot load renders nothing and logs
+ * only in the browser: it must begin with `export default` (anything else is run as
+ * a plain script) and parse.
+ */
+function templateScript(format: string): string[] {
+  const m = /<script>([\s\S]*?)<\/script>/.exec(format);
+  if (!m) return [];
+  const code = m[1].trim();
+  if (!code.startsWith('export default')) return ['its <script> must begin with "export default {" (Dashboard 2.0 runs anything else as a plain script, which fails)'];
+  try {
+    // Compiled, never run.
+    new Function(`return ${code.slice('export default'.length)}`);
+    return [];
+  } catch (e) {
+    return [`its <script> does not parse: ${(e as Error).message}`];
+  }
 }
 
 /**

@@ -35,6 +35,7 @@ const session = require('./nodes/lib/session.cjs');
 function ioMiddleware(socket, next) {
   try {
     socket.request.helios = session.authenticateSocket(socket, { isOperator });
+    session.track(socket, socket.request.helios);
     next();
   } catch (e) {
     next(e);
@@ -72,5 +73,6 @@ module.exports = {
   logging: { console: { level: env.HELIOS_FLOWS_LOG_LEVEL || 'info', metrics: false, audit: false } },
   editorTheme: { tours: false },
   dashboard: { ioMiddleware },
-  functionGlobalContext: {},
+  // global `helios.operatorPages`: how many operator pages are open (the operator's polls wait for one).
+  functionGlobalContext: { helios: session.live },
 };

@@ -22,6 +22,13 @@ module.exports = function (RED) {
   RED.httpNode.get('/helios/wallet.js', (_req, res) => {
     res.type('text/javascript').set('cache-control', 'no-cache').sendFile(require('node:path').join(__dirname, '..', 'public', 'wallet.js'));
   });
+  // scrypt for the wallet's key files (WebCrypto has none): these @noble/hashes modules only, as they are.
+  const nobleDir = require('node:path').dirname(require.resolve('@noble/hashes/scrypt.js'));
+  const NOBLE = new Set(['scrypt.js', 'pbkdf2.js', 'hmac.js', 'sha2.js', '_md.js', '_u64.js', 'utils.js']);
+  RED.httpNode.get('/helios/noble-hashes/:file', (req, res) => {
+    if (!NOBLE.has(req.params.file)) return res.status(404).json({ code: 'E_NOT_FOUND', message: 'not a module the wallet uses' });
+    res.type('text/javascript').set('cache-control', 'max-age=86400').sendFile(require('node:path').join(nobleDir, req.params.file));
+  });
 
   function HeliosGateway(config) {
     RED.nodes.createNode(this, config);

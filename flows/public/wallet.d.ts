@@ -17,7 +17,6 @@ export function lowS(sig: Uint8Array): Uint8Array;
 export function compress(raw: Uint8Array): Uint8Array;
 export function keyIdOf(compressed: Uint8Array): Promise<string>;
 export function newKeyPair(): Promise<KeyPairHandle>;
-export function makeKey(): Promise<WalletView>;
 export function loadWallet(): Promise<WalletView | null>;
 export function setEmail(email: string): Promise<WalletView>;
 export function forgetWallet(): Promise<void>;
@@ -25,3 +24,23 @@ export function extractable(): boolean | undefined;
 export function signBody<T>(wallet: KeyPairHandle | null, body: T): Promise<Signed<T>>;
 export function loginToken(wallet: KeyPairHandle | null, grid: string, now: number, ttlMs?: number): Promise<string>;
 export function signTx<T extends Record<string, unknown>>(wallet: KeyPairHandle | null, fields: T, meta: { grid: string; nonce: number; t: number }): Promise<Signed<T & { grid: string; signer: string; nonce: number; t: number }>>;
+export interface KeystoreFile {
+  type: 'HeliosKeystore';
+  version: 1;
+  label: string;
+  keyId: string;
+  publicKey: string;
+  insecure?: true;
+  secretKeyHex?: string;
+  kdf?: { name: 'scrypt'; N: number; r: number; p: number; saltHex: string };
+  cipher?: { name: 'aes-256-gcm'; ivHex: string; tagHex: string; ciphertextHex: string };
+}
+export class WalletError extends Error {
+  code: string;
+  constructor(code: string, message: string);
+}
+export function newBackedUpKey(passphrase: string, label?: string): Promise<{ handle: KeyPairHandle; file: KeystoreFile }>;
+export function makeKey(passphrase: string): Promise<{ wallet: WalletView; backup: string }>;
+export function openKeyFile(file: KeystoreFile | string, passphrase?: string): Promise<KeyPairHandle>;
+export function restoreKey(file: KeystoreFile | string, passphrase?: string): Promise<WalletView>;
+export function keystoreText(file: KeystoreFile): string;

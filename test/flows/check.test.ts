@@ -48,6 +48,16 @@ test('the lint finds a dangling wire, a missing tab, a missing group and a dupli
   t.regex(problems, /duplicate id orphan/);
 });
 
+test('the lint finds a dashboard template whose script Dashboard 2.0 could not load', (t) => {
+  const f = flows();
+  const ui = f.find((n) => n.type === 'ui-template' && String(n.format).includes('<script>'))!;
+  const rest = f.filter((n) => n !== ui);
+  const withScript = (script: string) => lintFlows([...rest, { ...ui, format: String(ui.format).replace(/<script>[\s\S]*<\/script>/, `<script>${script}</script>`) }]).join('\n');
+  t.regex(withScript('\nconst HOUR = 1\nexport default { data () { return { h: HOUR } } }\n'), /must begin with "export default/);
+  t.regex(withScript('\nexport default { methods: { f () { this.x = } } }\n'), /does not parse/);
+  t.is(withScript('\nexport default { methods: { f () { return 1 } } }\n'), '');
+});
+
 test('helios flows --check: the flows load in a real Node-RED against a real gateway; a missing node type and a start-up error fail it', async (t) => {
   const grid = newGridDir({ blockPeriodMs: 1000, marketPeriodMs: 60_000 });
   const gw = await startChildGateway(grid.dir);

@@ -166,3 +166,25 @@ test('the dashboard plugin: operator messages to operator sockets only; messages
   t.true(hooks.onCanSaveInStore({ payload: 1 }));
   t.like(hooks.onAddConnectionCredentials(anon, {}), { _client: { heliosRole: 'public' } });
 });
+
+test('the operator\'s views poll the gateway only while an operator page is open', async (t) => {
+  const { EventEmitter } = await import('node:events');
+  const session = require('../../flows/nodes/lib/session.cjs');
+  const socket = (cookie?: string) => Object.assign(new EventEmitter(), { handshake: { headers: cookie ? { cookie } : {} } });
+  const isOperator = (s: string) => s === 'the-secret';
+  const before = session.live.operatorPages as number;
+  const op = socket('helios_operator=the-secret');
+  session.track(op, session.authenticateSocket(op, { isOperator }));
+  const pub = socket();
+  session.track(pub, session.authenticateSocket(pub, { isOperator }));
+  t.is(session.live.operatorPages, before + 1, 'the operator page counts; a public one does not');
+  op.emit('disconnect');
+  pub.emit('disconnect');
+  t.is(session.live.operatorPages, before, 'and stops counting when it closes');
+  // The flow: the operator's timer reaches the gateway only through that count.
+  const flows = JSON.parse((await import('node:fs')).readFileSync(new URL('../../flows/helios.json', import.meta.url), 'utf8')) as Array<{ id: string; type: string; wires?: string[][]; property?: string; propertyType?: string; rules?: unknown[] }>;
+  const tick = flows.find((n) => n.id === 'op.meters.tick')!;
+  const gate = flows.find((n) => n.id === tick.wires![0][0])!;
+  t.deepEqual([tick.wires, gate.type, gate.propertyType, gate.property, gate.rules], [[['op.watched']], 'switch', 'global', 'helios.operatorPages', [{ t: 'gt', v: '0', vt: 'num' }]]);
+  t.true(gate.wires![0].every((id) => flows.find((n) => n.id === id)?.type === 'helios-api'));
+});

@@ -4,11 +4,16 @@
  * is RFC 8785 as protocol/json.ts writes it, its key ids are protocol/ecdsa.ts's,
  * its signatures verify strictly (low S) — many of them, since WebCrypto gives a
  * high S about half the time — and its Login token is the HTTP household credential.
+ * Its backup files are the CLI's key files (gateway/keystore.ts), both ways.
  */
 import test from 'ava';
-import { canonicalize, fromBase64url, keyIdOf, LoginBody, verifyBody, type Signed } from '../../protocol/index.ts';
+import { randomBytes } from 'node:crypto';
+import { canonicalize, fromBase64url, generateKeyPair, keyIdOf, LoginBody, verifyBody, type Signed } from '../../protocol/index.ts';
+import { insecureKey, openKey, sealKey, type KeystoreFile } from '../../gateway/keystore.ts';
 
 import * as wallet from '../../flows/public/wallet.js';
+
+const entropy = (n: number) => new Uint8Array(randomBytes(n));
 
 test('canonical JSON matches the protocol\'s (RFC 8785) for what Helios signs', (t) => {
   const bodies = [
@@ -40,4 +45,50 @@ test('the Login token is base64url of the canonical signed Login for client "htt
   LoginBody.parse(signed.body, 'body');
   t.like(signed.body, { type: 'Login', grid: 'test-grid', id: w.keyId, client: 'http', iat: now, exp: now + 15 * 60_000 });
   t.true(verifyBody(signed, w.publicKey));
+});
+
+// — Backup and import: the file format is gateway/keystore.ts's (what `helios wallet new` writes). —
+
+test('a browser backup opens in the CLI\'s keystore code with the same key; the stored key stays non-extractable', async (t) => {
+  const { handle, file } = await wallet.newBackedUpKey('correct horse battery', 'nadia\'s browser');
+  t.false(handle.privateKey.extractable, 'the key the browser keeps cannot be read out');
+  t.is(handle.keyId, keyIdOf(handle.publicKey));
+  t.like(file, { type: 'HeliosKeystore', version: 1, label: 'nadia\'s browser', keyId: handle.keyId, publicKey: handle.publicKey, kdf: { name: 'scrypt', N: 32768, r: 8, p: 1 } });
+  t.is(file.secretKeyHex, undefined, 'nothing in the clear');
+  const cli = openKey(JSON.parse(wallet.keystoreText(file)) as KeystoreFile, 'correct horse battery');
+  t.is(cli.publicKey, handle.publicKey, 'the CLI opens it: same key');
+  // What the browser signs, the CLI's key signs too: both verify with the one public key.
+  const tx = await wallet.signTx(handle, { type: 'Transfer', to: 'omar@example.org', amountMicroHec: 5 }, { grid: 'g', nonce: 1, t: 1 });
+  t.true(verifyBody(tx, cli.publicKey));
+  t.throws(() => openKey(file as KeystoreFile, 'wrong passphrase!'), { message: /wrong passphrase/ });
+});
+
+test('a file `helios wallet new` writes (sealed or --insecure) opens in the browser with the CLI\'s key, non-extractable', async (t) => {
+  const key = generateKeyPair(entropy);
+  const sealed = sealKey(key, 'a long passphrase', 'wallet');
+  const h = await wallet.openKeyFile(JSON.stringify(sealed), 'a long passphrase');
+  t.is(h.publicKey, key.publicKey);
+  t.is(h.keyId, key.keyId);
+  t.false(h.privateKey.extractable);
+  const tx = await wallet.signTx(h, { type: 'BuyOffer', listing: '2026-03-21T13:00Z', meter: 'ab'.repeat(16), energyMWh: 1, bidPriceMicroHecPerKWh: 1 }, { grid: 'g', nonce: 1, t: 1 });
+  t.true(verifyBody(tx, key.publicKey), 'signed in the "browser", verified with the CLI wallet\'s public key');
+  const insecure = await wallet.openKeyFile(insecureKey(key, 'demo'));
+  t.is(insecure.keyId, key.keyId);
+});
+
+test('key files that are wrong are refused with a code a person can act on', async (t) => {
+  const key = generateKeyPair(entropy);
+  const sealed = sealKey(key, 'a long passphrase', 'wallet');
+  const code = async (f: () => Promise<unknown>) => ((await t.throwsAsync(f)) as Error & { code: string }).code;
+  t.is(await code(() => wallet.openKeyFile(sealed, 'not the passphrase')), 'E_BAD_PASSPHRASE');
+  t.is(await code(() => wallet.openKeyFile(sealed)), 'E_PASSPHRASE_REQUIRED');
+  t.is(await code(() => wallet.openKeyFile({ ...sealed, keyId: keyIdOf(generateKeyPair(entropy).publicKey) }, 'a long passphrase')), 'E_BAD_KEYSTORE', 'a key id that is not the public key\'s');
+  const k2 = generateKeyPair(entropy);
+  t.is(await code(() => wallet.openKeyFile({ ...sealed, keyId: k2.keyId, publicKey: k2.publicKey }, 'a long passphrase')), 'E_BAD_PASSPHRASE', 'the key id is bound to the ciphertext');
+  const other = generateKeyPair(entropy);
+  t.is(await code(() => wallet.openKeyFile({ ...insecureKey(key, 'x'), publicKey: other.publicKey, keyId: other.keyId })), 'E_BAD_KEYSTORE', 'a secret that is not the public key\'s');
+  t.is(await code(() => wallet.openKeyFile({ ...sealed, kdf: { ...sealed.kdf!, N: 1 << 22 } }, 'a long passphrase')), 'E_BAD_KEYSTORE', 'a scrypt cost no browser should run');
+  t.is(await code(() => wallet.openKeyFile('{"type":"something else"}', 'x')), 'E_BAD_KEYSTORE');
+  t.is(await code(() => wallet.openKeyFile('not json', 'x')), 'E_BAD_KEYSTORE');
+  t.is(await code(() => wallet.newBackedUpKey('short')), 'E_WEAK_PASSPHRASE');
 });

@@ -49,4 +49,18 @@ function authenticateSocket(socket, o) {
   return { role: 'public' };
 }
 
-module.exports = { authenticateSocket, cookies, SessionError };
+/**
+ * Dashboard sockets open now, by role (the flows read it as global `helios`): the
+ * operator's views poll the gateway only while an operator page is open — with a
+ * thousand meters the meter list alone is ~450 KiB every poll, for nobody otherwise.
+ */
+const live = { operatorPages: 0 };
+
+/** Count a socket that authenticateSocket admitted, until it disconnects. */
+function track(socket, session) {
+  if (!session || session.role !== 'operator') return;
+  live.operatorPages++;
+  socket.once('disconnect', () => { live.operatorPages--; });
+}
+
+module.exports = { authenticateSocket, cookies, SessionError, live, track };
