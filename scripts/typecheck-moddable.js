@@ -44,6 +44,8 @@ Object.assign(paths, {
   // mcconfig maps "helios/board" per platform; check against the ESP32 board. lin/board.ts,
   // compiled too, must satisfy the same BoardFactory type.
   'helios/board': [join(platform, 'esp32/board.ts')],
+  // "helios/store" likewise: esp32/store.ts here; lin/store.ts is compiled too.
+  'helios/store': [join(platform, 'esp32/store.ts')],
 });
 
 const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8'));

@@ -121,8 +121,8 @@ export interface Mcsim {
 
 /**
  * Run a built mc.so in mcsim under xvfb-run, in `cwd`: the Linux build keeps its
- * preferences (the meter's key, registers, credit) in `cwd`/modpreferences.json,
- * as an ESP32 keeps them in flash.
+ * records (the meter's key, enrolment, state, outbox, credit) in `cwd`/helios/,
+ * one file per record, as an ESP32 keeps them in NVS entries (lin/store.ts).
  */
 export function startMcsim(sdk: Sdk, mcso: string, cwd: string, onLine?: (line: string) => void): Mcsim {
   mkdirSync(cwd, { recursive: true });
@@ -197,7 +197,7 @@ Usage: helios meter sim [--data GRID] [--meter-dir DIR] [--power W] [--reading-p
   --data GRID          the grid's data directory: its grid id and authority key
                        (genesis.json) and its running gateway's MQTT port (default ./data)
   --meter-dir DIR      where the meter keeps its preferences — its key, registers and
-                       credit (DIR/modpreferences.json, its flash); default ./mcsim-meter
+                       credit (DIR/helios/, a file per record: its flash); default ./mcsim-meter
   --power W            the simulated household's load while the relay is closed (default 500)
   --reading-period S   a signed reading every S seconds (default 60)
   --broker-host H      the broker the firmware connects to (default 127.0.0.1)
@@ -263,7 +263,7 @@ export async function runSimCommand(argv: string[]): Promise<number> {
     return 1;
   }
   const dir = resolve(v['meter-dir']!);
-  process.stdout.write(`${build.cached ? 'firmware from the cache' : 'built'}: ${build.mcso}\nrunning it in mcsim; the meter's flash is ${join(dir, 'modpreferences.json')}\n`);
+  process.stdout.write(`${build.cached ? 'firmware from the cache' : 'built'}: ${build.mcso}\nrunning it in mcsim; the meter's flash is ${join(dir, 'helios')}/\n`);
   // The console as the firmware prints it; mcsim's instrumentation samples and the debugger's "throw!" notes are left out.
   const sim = startMcsim(sdk, build.mcso, dir, (line) => {
     if (!line.startsWith('instruments') && !line.endsWith('exception: throw!')) process.stdout.write(`${line}\n`);

@@ -28,7 +28,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) a
 /** Modules the SDK provides through the manifests this one includes. */
 const SDK_MODULES: Record<string, string[]> = {
   esp32: ['timer', 'preference', 'mqtt', 'securesocket', 'wifi', 'net', 'sntp', 'mc/config', 'embedded:io/digital', 'text/encoder'],
-  lin: ['timer', 'preference', 'mqtt', 'securesocket', 'net', 'mc/config', 'text/encoder'],
+  lin: ['timer', 'preference', 'file', 'mqtt', 'securesocket', 'net', 'mc/config', 'text/encoder'],
 };
 
 /**

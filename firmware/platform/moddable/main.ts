@@ -9,10 +9,10 @@ import './textencoder.ts';
 import './curve.ts';
 import config from 'mc/config';
 import createBoard from 'helios/board';
-import { Meter, PulseCounter, S0EnergySource, codeOf, messageOf, type Logger } from '../../core/index.ts';
+import createStore from 'helios/store';
+import { Meter, PulseCounter, S0EnergySource, checkedStore, codeOf, messageOf, type Logger } from '../../core/index.ts';
 import { timerClock } from './clock.ts';
 import { ModdableMqttTransport } from './mqtt.ts';
-import { preferenceStore } from './preference.ts';
 import { parseInstallerSettings } from './settings.ts';
 
 const logger: Logger = {
@@ -32,7 +32,9 @@ function boot(): Meter {
   );
   const meter = new Meter({
     config: settings.meter,
-    storage: preferenceStore,
+    // One entry per record, each written so a cut leaves the old value or the new (lin: a file per
+    // record, renamed over; esp32: an NVS entry per record), behind the ESP32's limits.
+    storage: checkedStore(createStore(), 'flash'),
     clock: timerClock(),
     clockSet: board.clockSet(),
     entropy: board.entropy,

@@ -11,6 +11,7 @@
  * an installer does it (Hello, then EnrollMeter). Asad's meter verifies the token
  * with the authority key from its Enrolment certificate.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import test from 'ava';
 import { scaledClock, systemClock } from '../../../protocol/index.ts';
 import { createNodeMeter, ProfileEnergySource, type NodeMeter } from '../../../firmware/platform/node/index.ts';
@@ -35,6 +36,11 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
 test('Asad pays Zarak 3 tokens for one unit; his relay closes for that minute and opens afterwards; both balances move by exactly 3 tokens', async (t) => {
   // The demo clock starts now and runs ×60, so a household's wall-clock signature is never in its future.
   const clock = scaledClock(systemClock(), 60);
+  // The meter opens the relay from a timer at the token's end; on a loaded machine that timer runs as late
+  // as the event loop lets it, and ×60 turns a 300 ms stall into 18 simulated seconds. The longest stall
+  // measured during the test is the allowance, no more.
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const grid = newGridDir({
     blockPeriodMs: 5000,
     households: [
@@ -82,7 +88,9 @@ test('Asad pays Zarak 3 tokens for one unit; his relay closes for that minute an
     t.deepEqual(asadMeter.relay.history.map((h) => h.closed), [false, true, false], 'open, closed for the unit, open again');
     t.true(closedAt.t >= token.validFrom, 'closed by the token, not before it was valid');
     t.true(openedAt.t >= token.validUntil || asadMeter.meter.snapshot().creditMWh === 0, 'opened when the minute was over');
-    t.true(openedAt.t - closedAt.t <= 60_000, 'closed for at most the minute paid for');
+    lag.disable();
+    const lateMs = Math.ceil((lag.max / 1e6) * 60) + 1000;
+    t.true(openedAt.t - closedAt.t <= 60_000 + lateMs, `closed for at most the minute paid for (${openedAt.t - closedAt.t} ms; the event loop's longest stall is ${lateMs} simulated ms)`);
     // (The meter reads its energy source lazily: let it take a reading after switching.)
     const readingAfter = async (t0: number) => {
       await until('a reading after that', () => (gw.metering.lastReading(asadId)?.t ?? 0) > t0);

@@ -15,9 +15,8 @@
  * Mapped to the module "helios/store" for `-p lin`, so no relative import at run
  * time (it would resolve against that name); main wraps it with the core's
  * checkedStore (ESP32 limits, E_STORAGE_FAILED). The directory is the manifest's
- * `config.storageDir`, else `<config.file.root>helios/` (/tmp/helios/ on lin).
+ * `config.storageDir`, else `<config.file.root>helios/` (the manifest sets file.root to "./" for lin: mcsim's working directory, ./helios/).
  */
-// @ts-ignore mcconfig types the SDK's `file` module (typings/file.d.ts); this tsconfig does not map it
 import { File, Directory } from 'file';
 import config from 'mc/config';
 import type { PreferenceStore, PreferenceValue } from '../../../core/platform.ts';
