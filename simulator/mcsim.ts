@@ -120,13 +120,26 @@ export interface Mcsim {
 }
 
 /**
+ * xvfb-run's arguments for an X server of its own. `xvfb-run -a` takes the first display
+ * without a lock file, so two mcsims started at once (the test suite runs files side by
+ * side) can pick the same one; the first to stop then takes the other's X server down.
+ * A random display number among those without a lock avoids that.
+ */
+export function xvfbServer(): string[] {
+  for (;;) {
+    const n = 200 + Math.floor(Math.random() * 30_000);
+    if (!existsSync(`/tmp/.X${n}-lock`) && !existsSync(`/tmp/.X11-unix/X${n}`)) return [`--server-num=${n}`];
+  }
+}
+
+/**
  * Run a built mc.so in mcsim under xvfb-run, in `cwd`: the Linux build keeps its
  * records (the meter's key, enrolment, state, outbox, credit) in `cwd`/helios/,
  * one file per record, as an ESP32 keeps them in NVS entries (lin/store.ts).
  */
 export function startMcsim(sdk: Sdk, mcso: string, cwd: string, onLine?: (line: string) => void): Mcsim {
   mkdirSync(cwd, { recursive: true });
-  const child = spawn('xvfb-run', ['-a', 'stdbuf', '-o0', join(sdk.bin, 'mcsim'), mcso], { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('xvfb-run', [...xvfbServer(), 'stdbuf', '-o0', join(sdk.bin, 'mcsim'), mcso], { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let partial = '';
   const waiters = new Set<() => void>();

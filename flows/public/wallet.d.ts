@@ -24,17 +24,9 @@ export function extractable(): boolean | undefined;
 export function signBody<T>(wallet: KeyPairHandle | null, body: T): Promise<Signed<T>>;
 export function loginToken(wallet: KeyPairHandle | null, grid: string, now: number, ttlMs?: number): Promise<string>;
 export function signTx<T extends Record<string, unknown>>(wallet: KeyPairHandle | null, fields: T, meta: { grid: string; nonce: number; t: number }): Promise<Signed<T & { grid: string; signer: string; nonce: number; t: number }>>;
-export interface KeystoreFile {
-  type: 'HeliosKeystore';
-  version: 1;
-  label: string;
-  keyId: string;
-  publicKey: string;
-  insecure?: true;
-  secretKeyHex?: string;
-  kdf?: { name: 'scrypt'; N: number; r: number; p: number; saltHex: string };
-  cipher?: { name: 'aes-256-gcm'; ivHex: string; tagHex: string; ciphertextHex: string };
-}
+/** The key file the browser reads and writes: the CLI's own format (gateway/keystore.ts), one format for both. */
+import type { KeystoreFile } from '../../gateway/keystore.ts';
+export type { KeystoreFile };
 export class WalletError extends Error {
   code: string;
   constructor(code: string, message: string);

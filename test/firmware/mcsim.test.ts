@@ -84,7 +84,7 @@ if (missing && process.env.CI === 'true') {
     ctx.gw = await startGateway();
     ctx.meterDir = tempDir('helios-mcsim-meter-');
     ctx.sim = startMcsim(sdk, build.mcso, ctx.meterDir);
-    const m = await ctx.sim.waitFor(/meter ([0-9a-f]{32}) public key (\S+) \(new key made on this device\)/, 30_000);
+    const m = await ctx.sim.waitFor(/meter ([0-9a-f]{32}) public key (\S+) \(new key made on this device\)/, 120_000);
     [ctx.meter, ctx.publicKey] = [m[1], m[2]];
   });
 
@@ -162,7 +162,7 @@ if (missing && process.env.CI === 'true') {
     const before = await readings();
     const last = before[before.length - 1];
     ctx.sim = startMcsim(sdk, ctx.sim.child.spawnargs[ctx.sim.child.spawnargs.length - 1], ctx.meterDir);
-    const m = await ctx.sim.waitFor(/meter ([0-9a-f]{32}) public key (\S+)(.*)/, 30_000);
+    const m = await ctx.sim.waitFor(/meter ([0-9a-f]{32}) public key (\S+)(.*)/, 120_000);
     t.is(m[1], ctx.meter, 'the same meter id');
     t.is(m[2], ctx.publicKey, 'the same key');
     t.notRegex(m[3], /new key/, 'no new key was made');
