@@ -47,7 +47,11 @@ async function run(result) {
 	result.verifies = ok;
 	const bad = sig.slice();
 	bad[10] ^= 1;
-	result.rejectsAltered = !verify(bad, message, pub);
+	// Refused too: the same signature in its high-S form (protocol/ verifyBytes is strict).
+	const N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551n;
+	const highS = sig.slice();
+	highS.set(new Uint8Array(ArrayBuffer.fromBigInt(N - BigInt.fromArrayBuffer(sig.slice(32).buffer), 32)), 32);
+	result.rejectsAltered = !verify(bad, message, pub) && !verify(highS, message, pub) && !verify(sig, utf8(MESSAGES[0][1]), pub);
 	result.end = memory();
 }
 const result = { curve: config.curve, rounds: ROUNDS };

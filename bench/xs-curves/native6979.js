@@ -97,6 +97,8 @@ export function verify(signature, message, publicKey) {
 	if (!Q) return false;
 	const e = int(sha256(message));
 	const w = n.mulinv(s);
-	const R = ec.mul2(G, n.mul(e, w), Q, n.mul(r, w));
-	return !R.isZero() && eq(R.X % N, r);
+	// ec._mul2, not ec.mul2: the SDK's ec.js tests the point at infinity with `r.z == 0n`,
+	// which the ROM/RAM bug makes always false when ec.js is preloaded; z is tested here.
+	const R = ec._mul2(G, n.mul(e, w), Q, n.mul(r, w));
+	return R.z > 0n && eq(R.x % N, r);
 }

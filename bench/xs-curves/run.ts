@@ -123,7 +123,7 @@ console.log(table(
   ['option', 'sign ms', '× OpenSSL sign', 'verify ms', 'byte-identical to protocol/', 'held by the signer: slots / chunk bytes', 'grown to: slots / chunk bytes', 'stack peak, slots', 'status'],
   runs.map(({ option, result: r, identical, differs, grownChunk, grownSlots, error }) => {
     const ok = r && !r.failed && r.verifies && r.rejectsAltered && differs.length === 0 && identical === expected.size;
-    const status = error ?? (r?.failed ? `FAILED: ${r.failed}` : ok ? 'works' : `wrong: ${differs.length ? `differs on ${differs.join(', ')}` : ''}${r?.verifies === false ? ' does not verify its own signature' : ''}${r?.rejectsAltered === false ? ' accepts an altered signature' : ''}`);
+    const status = error ?? (r?.failed ? `FAILED: ${r.failed}` : ok ? 'works' : `wrong: ${differs.length ? `differs on ${differs.join(', ')}` : ''}${r?.verifies === false ? ' does not verify its own signature' : ''}${r?.rejectsAltered === false ? ' accepts an altered or high-S signature, or one of another message' : ''}`);
     const after = r?.end ?? r?.loaded;
     const held = after ? `${slots(after.slotBytes - (r?.start?.slotBytes ?? 0))} / ${kib(after.chunkBytes - (r?.start?.chunkBytes ?? 0))}${r?.end ? '' : ' (loaded; failed before signing)'}` : '—';
     return [
