@@ -11,7 +11,7 @@ import config from "mc/config";
 import Debug from "debug";
 import Instrumentation from "instrumentation";
 import Timer from "timer";
-import { KEY, PUBLIC_KEY, MESSAGES, TIMED, ROUNDS } from "messages";
+import { KEY, PUBLIC_KEY, MESSAGES, TIMED, ROUNDS, EXTRA, extra } from "messages";
 
 const hex = (s) => Uint8Array.from(s.match(/../g).map((h) => parseInt(h, 16)));
 const toHex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -35,6 +35,10 @@ async function run(result) {
 	result.loaded = memory();
 	const key = hex(KEY), pub = hex(PUBLIC_KEY);
 	for (const [name, text] of MESSAGES) trace(`sig ${name} ${toHex(sign(utf8(text), key))}\n`);
+	for (let i = 0; i < EXTRA; i++) {
+		const [k, text] = extra(i);
+		trace(`sig extra-${i} ${toHex(sign(utf8(text), hex(k)))}\n`);
+	}
 	const message = utf8(MESSAGES[TIMED][1]);
 	let t0 = Date.now();
 	let sig;

@@ -18,3 +18,12 @@ export const MESSAGES = [
 /** The message signed and verified ROUNDS times for the timings: a Reading, what a meter signs most. */
 export const TIMED = 4;
 export const ROUNDS = 50;
+/** EXTRA more (key, message) pairs from a fixed pseudo-random sequence: other keys, other lengths. */
+export const EXTRA = 24;
+export function extra(i) {
+	let x = (i + 1) * 2654435761 >>> 0;
+	const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+	const key = Array.from({ length: 32 }, () => next().toString(16).padStart(2, "0")).join("");
+	const text = `{"i":${i},"pad":"${"x".repeat(next() % 200)}","type":"Reading"}`;
+	return [key, text];
+}

@@ -26,7 +26,7 @@ import { findSdk, repoRoot, startMcsim, type Sdk } from '../../simulator/mcsim.t
 import { publicKeyCoordinates, keyPairFromSecret, signBytes, toBase64url, canonicalize } from '../../protocol/index.ts';
 import { fmt, rate, table } from '../lib/reference.ts';
 // @ts-expect-error plain JavaScript shared with the XS app
-import { KEY, MESSAGES, PUBLIC_KEY, ROUNDS, TIMED } from './messages.js';
+import { EXTRA, extra, KEY, MESSAGES, PUBLIC_KEY, ROUNDS, TIMED } from './messages.js';
 
 const HOST_SLOT_BYTES = 32;
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -83,6 +83,10 @@ for (const [name, text] of MESSAGES as Array<[string, string]>) {
   if (!name.startsWith('rfc6979') && canonicalize(JSON.parse(text)) !== text) throw new Error(`messages.js: ${name} is not RFC 8785 text`);
 }
 const expected = new Map((MESSAGES as Array<[string, string]>).map(([name, text]) => [name, Buffer.from(signBytes(new TextEncoder().encode(text), key)).toString('hex')]));
+for (let i = 0; i < EXTRA; i++) {
+  const [k, text] = extra(i) as [string, string];
+  expected.set(`extra-${i}`, Buffer.from(signBytes(new TextEncoder().encode(text), hex(k))).toString('hex'));
+}
 
 const runs: Array<{ option: typeof OPTIONS[number]; result?: Result; identical: number; differs: string[]; grownChunk: number; grownSlots: number; error?: string }> = [];
 for (const option of OPTIONS) {
