@@ -90,7 +90,15 @@ for (let i = 0; i < EXTRA; i++) {
 
 const runs: Array<{ option: typeof OPTIONS[number]; result?: Result; identical: number; differs: string[]; grownChunk: number; grownSlots: number; error?: string }> = [];
 for (const option of OPTIONS) {
-  const mcso = build(sdk, option);
+  let mcso: string;
+  try {
+    mcso = build(sdk, option);
+  } catch (e) {
+    // An option that does not build (e.g. xsl failing while it preloads) is a row of the table too.
+    console.log(String(e));
+    runs.push({ option, identical: 0, differs: [], grownChunk: 0, grownSlots: 0, error: `does not build: ${String(e).split('\n').filter((l) => /error|Error/.test(l)).slice(0, 2).join(' ') || 'see above'}` });
+    continue;
+  }
   const sim = startMcsim(sdk, mcso, join(tmpdir(), `helios-xs-curves-run-${option.curve}`));
   try {
     await sim.waitFor(/xs-curves done/, 120_000);
