@@ -603,6 +603,9 @@ export class Meter {
     const t = this.wall.wall();
     if (t === undefined) return; // no true timestamp, no reading (docs/protocol.md §4)
     if (this.restoring === 'lost') return; // registers unknown: a reading now would be wrong
+    // One slot damaged: the lost record may have numbered a reading the gateway stored with higher registers;
+    // a reading now could fall below it and be refused (E_REGISTER_DECREASED). Count on, read once checked.
+    if (this.restoring === 'verify') return;
     const prev = this.state.last;
     if (prev && prev.seq > this.state.ackSeq && this.outbox.has(prev.seq)) {
       // Still unacknowledged as the state record moves on: keep it durable in the ring.
