@@ -91,7 +91,9 @@ export function utf8DecodePortable(b: Uint8Array): string {
     } else {
       chunk.push(cp);
     }
-    if (chunk.length > 4096) flush();
+    // Every code unit is an argument of fromCharCode.apply, on the engine's stack: the meter's XS stack holds
+    // 768 slots, and a Restore (~700 bytes) decoded in one go aborted the firmware with a stack overflow.
+    if (chunk.length >= 256) flush();
     i += need + 1;
   }
   flush();

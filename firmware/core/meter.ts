@@ -603,6 +603,9 @@ export class Meter {
     const t = this.wall.wall();
     if (t === undefined) return; // no true timestamp, no reading (docs/protocol.md §4)
     if (this.restoring === 'lost') return; // registers unknown: a reading now would be wrong
+    // One slot damaged: the lost record may have numbered a reading the gateway stored with higher registers;
+    // a reading now could fall below it and be refused (E_REGISTER_DECREASED). Count on, read once checked.
+    if (this.restoring === 'verify') return;
     const prev = this.state.last;
     if (prev && prev.seq > this.state.ackSeq && this.outbox.has(prev.seq)) {
       // Still unacknowledged as the state record moves on: keep it durable in the ring.
@@ -846,8 +849,11 @@ export class Meter {
     // Registers: the highest any surviving copy vouches for, plus everything counted since this boot.
     const baseImport = Math.max(f.importMWh, reading?.importMWh ?? 0, ringTop?.importMWh ?? 0);
     const baseExport = Math.max(f.exportMWh, reading?.exportMWh ?? 0, ringTop?.exportMWh ?? 0);
-    const importMWh = baseImport + (this.importMWh - f.importMWh);
-    const exportMWh = baseExport + (this.exportMWh - f.exportMWh);
+    // Counted since boot: from the slot's registers (verify), from zero (lost — even where the outbox ring
+    // vouched for more, the floor, which is not what the counting started from).
+    const from = mode === 'lost' ? { importMWh: 0, exportMWh: 0 } : f;
+    const importMWh = baseImport + (this.importMWh - from.importMWh);
+    const exportMWh = baseExport + (this.exportMWh - from.exportMWh);
     const ackSeq = Math.max(this.state.ackSeq, reading?.seq ?? 0);
     // The lost record may have numbered one more reading than any copy shows: skip one.
     const seq = Math.max(this.state.seq, (reading?.seq ?? 0) + (mode === 'lost' ? 1 : 0), (ringTop?.seq ?? 0) + (mode === 'lost' ? 1 : 0));

@@ -3,7 +3,7 @@
  * platform (the same scenarios run inside XS in xs.test.ts).
  */
 import test from 'ava';
-import { outboxFlashScenario, stateLostScenario } from './scenarios.ts';
+import { outboxFlashScenario, stateLostInOutageScenario, stateLostScenario } from './scenarios.ts';
 
 test('readings made while the gateway is away survive a power cut: the newest rides in the state record, older ones in the outbox ring; each is stored once; no ring write while readings are acknowledged', (t) => {
   const r = outboxFlashScenario() as {
@@ -40,4 +40,13 @@ test('both state slots damaged: the meter says E_STATE_LOST on its console and i
   t.deepEqual(r.firstAfter, { seq: r.storedBefore.seq + 2, importAtLeast: true });
   t.is(r.after.relay, 'closed', 'credit closes the relay again once the registers are known');
   t.deepEqual(r.after.outbox, []);
+});
+
+test('both state slots lost while readings waited in the outbox ring: restored no lower than the ring\'s newest reading, and the registers the gateway stores never go down', (t) => {
+  const r = stateLostInOutageScenario() as { ring: number; heldImport: number; restoredImport: number; restoring: null; lowerThanBefore: number[]; storedAfter: number };
+  t.true(r.ring >= 2, `readings waited in the ring (${r.ring})`);
+  t.is(r.restoring, null);
+  t.true(r.restoredImport >= r.heldImport, `restored import ${r.restoredImport} mWh; the ring's newest reading said ${r.heldImport} mWh`);
+  t.deepEqual(r.lowerThanBefore, [], 'stored readings with an import below the one before');
+  t.true(r.storedAfter >= 1, 'readings stored after the restore');
 });

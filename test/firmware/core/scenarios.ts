@@ -6,7 +6,7 @@
  */
 import { ManualClock, canonicalize, parseJson, signBody, topics, utf8Encode } from '../../../protocol/index.ts';
 import {
-  Backoff, Outbox, PulseCounter, Wallet, backoffDelay, crc32, decodeState, encodeState,
+  Backoff, Outbox, OutboxRing, PulseCounter, Wallet, backoffDelay, crc32, decodeState, encodeState,
 } from '../../../firmware/core/index.ts';
 import { GRID, AUTHORITY, STRANGER, T0, Gateway, World, nonce } from '../helpers/world.ts';
 import { FakeBroker, FakeStorage, seededEntropy } from '../helpers/fake-platform.ts';
@@ -625,6 +625,43 @@ export function stateLostScenario(): Record<string, unknown> {
     storedBefore: { seq: storedBefore.seq, importMWh: storedBefore.importMWh },
     firstAfter: next.length ? { seq: next[0].seq, importAtLeast: next[0].importMWh >= storedBefore.importMWh } : null,
     after: { relay: after.relay, restoring: after.restoring, outbox: after.outbox, errors: after.errors },
+  };
+}
+
+/**
+ * Both state slots lost while readings waited in the outbox ring (the gateway away):
+ * the restored import register must not fall below the ring's newest reading (found
+ * by test/firmware/mcsim-powercut.test.ts on the real firmware: it fell by exactly that).
+ */
+export function stateLostInOutageScenario(): Record<string, unknown> {
+  const w = new World({ power: 1500, config: { backoff: { baseMs: 1000, capMs: 4000, stableMs: 30_000 } } }).start();
+  w.run(2000);
+  w.fund();
+  w.run(2 * MIN + 3000);
+  w.broker.down();
+  w.run(4 * MIN); // readings into the ring
+  const ring = w.storage.keys().filter((k) => k.includes('/ob')).length;
+  // The newest reading the ring holds (the newest of all rides in the state records, lost below).
+  const heldImport = Math.max(...new OutboxRing(w.storage, 'helios', 60).load().records.map((r) => r.importMWh));
+  const w1 = w.reboot();
+  w1.meter.stop();
+  w1.storage.damage('helios', 'state0');
+  w1.storage.damage('helios', 'state1');
+  w1.storage.dead = false;
+  const w2 = new World({ power: 1500 }, { clock: w.clock, broker: w.broker, gateway: w.gateway, storage: w1.storage.reboot() });
+  w2.broker.restart();
+  w2.start();
+  w2.run(3000);
+  const restored = w2.meter.snapshot();
+  w2.run(2 * MIN);
+  const stored = [...w2.gateway.readings.values()].sort((a, b) => a.seq - b.seq);
+  return {
+    ring,
+    heldImport,
+    restoredImport: restored.importMWh,
+    restoring: restored.restoring,
+    lowerThanBefore: stored.filter((r, i) => i > 0 && r.importMWh < stored[i - 1].importMWh).map((r) => r.seq),
+    storedAfter: stored.filter((r) => r.importMWh >= heldImport).length,
   };
 }
 
