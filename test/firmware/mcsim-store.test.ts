@@ -7,7 +7,7 @@
  * in the temp directory, keyed by a hash of every file it is made from.
  */
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +37,8 @@ function buildHash(): string {
 }
 
 /** End mcsim, the app this test started, so that xvfb-run cleans up its X server and exits; the whole group if it does not. */
-function stopMcsim(xvfbRun: number): void {
+function stopMcsim(child: ChildProcess): void {
+  const xvfbRun = child.pid!;
   const kids = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(xvfbRun)], { encoding: 'utf8' }).stdout ?? '';
   for (const line of kids.split('\n')) {
     const [pid, comm] = line.trim().split(/\s+/);
@@ -49,6 +50,9 @@ function stopMcsim(xvfbRun: number): void {
     }
   }
   setTimeout(() => {
+    // Only while xvfb-run itself is still running: once it has exited its group id can belong to
+    // another process group (another test's mcsim), which this must never signal.
+    if (child.exitCode !== null || child.signalCode !== null) return;
     try {
       process.kill(-xvfbRun, 'SIGTERM'); // the group this test started, if anything of it is left
     } catch {
@@ -64,7 +68,7 @@ function run(so: string): Promise<Record<string, unknown>> {
     let out = '';
     let finished = false;
     const timer = setTimeout(() => {
-      stopMcsim(child.pid!);
+      stopMcsim(child);
       reject(new Error(`mcsim printed no STORE done within 60 s:\n${out}`));
     }, 60_000);
     const exited = new Promise((r) => child.once('exit', r));
@@ -73,7 +77,7 @@ function run(so: string): Promise<Record<string, unknown>> {
       if (finished || !/^STORE (done|error) .*\n/m.test(out)) return;
       finished = true;
       clearTimeout(timer);
-      stopMcsim(child.pid!);
+      stopMcsim(child);
       const said: Record<string, unknown> = {};
       for (const m of out.matchAll(/^STORE (\S+) (.*)$/gm)) {
         try {

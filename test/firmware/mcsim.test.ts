@@ -140,12 +140,13 @@ if (missing && process.env.CI === 'true') {
     await ctx.sim.waitFor(/relay closed \(credit \d+ mWh\)/, 20_000, from);
     const opened = await ctx.sim.waitFor(/relay opened/, 30_000, from);
     t.truthy(opened);
-    // Two readings after it opened: the household drew power only while supplied.
+    // Two readings after it opened: the household drew power only while supplied. One reading taken
+    // just before "relay opened" may still be on its way to the gateway, so wait for three more.
     const seen = (await readings()).length;
     const rs = await until('two readings after the window', async () => {
       const all = await readings();
-      return all.length >= seen + 2 ? all : undefined;
-    }, 30_000);
+      return all.length >= seen + 3 ? all : undefined;
+    }, 40_000);
     const closed = rs.filter((x) => x.relay === 'closed');
     t.true(closed.length >= 2, 'readings taken in the window say the relay was closed');
     const last = rs[rs.length - 1];
