@@ -29,6 +29,7 @@ import { promisify } from 'node:util';
 import { verifyBody, type Signed } from '../../protocol/index.ts';
 import { DOMAIN, decodeSlot, type ReadingRecord } from '../../firmware/core/index.ts';
 import { buildLinFirmware, findSdk, startMcsim, type Mcsim, type Sdk } from '../../simulator/mcsim.ts';
+import { exclusive } from '../helpers/exclusive.ts';
 import { heliosBin, http, newGridDir, startChildGateway, type ChildGateway, type GridDir } from '../helpers/gateway.ts';
 import { tempDir } from '../helpers/grid.ts';
 import { LinFlash, durableReadings } from './helpers/lin-flash.ts';
@@ -144,13 +145,16 @@ if (missing && process.env.CI === 'true') {
     ctx.meterDir = tempDir('helios-mcsim-cut-');
   });
 
+  let releaseMcsim: (() => void) | undefined;
   test.after.always(async () => {
     if (ctx.sim) await powerCut(ctx.sim).catch(() => ctx.sim?.stop());
     await stopGateway();
+    releaseMcsim?.();
   });
 
   test(TITLE, async (t) => {
-    t.timeout(5 * 60_000);
+    t.timeout(15 * 60_000);
+    releaseMcsim = await exclusive('mcsim'); // one firmware meter in mcsim at a time (test/helpers/exclusive.ts)
     const seed = Number(process.env.HELIOS_CUT_SEED ?? Date.now() % 1_000_000);
     t.log(`seed ${seed} (replay: HELIOS_CUT_SEED=${seed})`);
     console.log(`test/firmware/mcsim-powercut.test.ts: seed ${seed} (replay with HELIOS_CUT_SEED=${seed})`);

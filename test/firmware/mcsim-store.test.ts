@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { xvfbServer } from '../../simulator/mcsim.ts';
+import { exclusive } from '../helpers/exclusive.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const app = join(root, 'test/firmware/mcsim-store');
@@ -98,7 +99,7 @@ test('the Linux-host store keeps a file per record: a write killed before its re
     if (process.env.CI === 'true') return t.fail(`no Moddable SDK at ${MODDABLE} (MODDABLE) or no xvfb-run: CI must build and run the firmware`);
     return t.pass(`skipped: no Moddable SDK at ${MODDABLE} or no xvfb-run`);
   }
-  t.timeout(600_000);
+  t.timeout(15 * 60_000);
   const cache = join(tmpdir(), `helios-mcsim-store-${buildHash()}`);
   const records = join(cache, 'records/');
   const so = join(cache, 'bin/lin/mc/debug/helios-store-check/mc.so');
@@ -110,6 +111,8 @@ test('the Linux-host store keeps a file per record: a write killed before its re
     t.is(r.status, 0, `mcconfig failed:\n${r.stdout?.slice(-3000)}\n${r.stderr?.slice(-3000)}`);
   }
   rmSync(records, { recursive: true, force: true });
+  const release = await exclusive('mcsim'); // one firmware meter in mcsim at a time (test/helpers/exclusive.ts)
+  t.teardown(release);
   const first = await run(so);
   t.deepEqual(first.state, { payload: null, corrupt: [] });
   t.is(first.done, true, JSON.stringify(first));

@@ -16,6 +16,7 @@ import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { verifyBody, type Signed } from '../../protocol/index.ts';
 import { buildLinFirmware, findSdk, startMcsim, type Mcsim, type Sdk } from '../../simulator/mcsim.ts';
+import { exclusive } from '../helpers/exclusive.ts';
 import { heliosBin, http, newGridDir, startChildGateway, type ChildGateway, type GridDir } from '../helpers/gateway.ts';
 import { tempDir } from '../helpers/grid.ts';
 
@@ -68,8 +69,9 @@ if (missing && process.env.CI === 'true') {
   };
   const startGateway = () => startChildGateway(ctx.grid.dir, ['--mqtt-port', String(ctx.port)]);
 
+  let releaseMcsim: (() => void) | undefined;
   test.before(async (t) => {
-    t.timeout(10 * 60_000, 'a cold mcconfig build takes ~2 min on two cores');
+    t.timeout(15 * 60_000, 'a cold mcconfig build takes ~2 min on two cores, then the other mcsim tests may hold the simulator');
     ctx.grid = newGridDir({ blockPeriodMs: 200 });
     ctx.auth = { authorization: `Bearer ${ctx.grid.operatorSecret}` };
     let port: number | undefined;
@@ -81,6 +83,7 @@ if (missing && process.env.CI === 'true') {
       readingPeriodMs: READING_PERIOD_MS, simPowerW: SIM_POWER_W, persistEveryWh: 1,
     });
     t.log(`firmware ${build.cached ? 'from the cache' : 'built'}: ${build.mcso}`);
+    releaseMcsim = await exclusive('mcsim'); // one firmware meter in mcsim at a time (test/helpers/exclusive.ts)
     ctx.gw = await startGateway();
     ctx.meterDir = tempDir('helios-mcsim-meter-');
     ctx.sim = startMcsim(sdk, build.mcso, ctx.meterDir);
@@ -91,6 +94,7 @@ if (missing && process.env.CI === 'true') {
   test.after.always(async () => {
     await ctx.sim?.stop();
     await ctx.gw?.kill();
+    releaseMcsim?.();
   });
 
   test.serial('a new firmware meter says Hello, is enrolled with `helios meter enroll`, and its signed readings are stored', async (t) => {
