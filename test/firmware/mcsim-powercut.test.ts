@@ -24,12 +24,12 @@
  */
 import test from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { verifyBody, type Signed } from '../../protocol/index.ts';
 import { DOMAIN, decodeSlot, type ReadingRecord } from '../../firmware/core/index.ts';
 import { buildLinFirmware, findSdk, startMcsim, type Mcsim, type Sdk } from '../../simulator/mcsim.ts';
 import { exclusive } from '../helpers/exclusive.ts';
+import { portFree, until } from '../helpers/waiting.ts';
 import { heliosBin, http, newGridDir, startChildGateway, type ChildGateway, type GridDir } from '../helpers/gateway.ts';
 import { tempDir } from '../helpers/grid.ts';
 import { LinFlash, durableReadings } from './helpers/lin-flash.ts';
@@ -44,23 +44,6 @@ const PORTS = [18839, 18838, 18837, 18836, 18835];
 
 interface StoredReading { seq: number; t: number; importMWh: number; exportMWh: number; signed: Signed<{ meter: string; seq: number; t: number; importMWh: number; exportMWh: number }> }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A deterministic generator, so a failing run can be replayed with its seed. */
 function rng(seed: number): () => number {

@@ -12,11 +12,11 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { verifyBody, type Signed } from '../../protocol/index.ts';
 import { buildLinFirmware, findSdk, startMcsim, type Mcsim, type Sdk } from '../../simulator/mcsim.ts';
 import { exclusive } from '../helpers/exclusive.ts';
+import { portFree, until } from '../helpers/waiting.ts';
 import { heliosBin, http, newGridDir, startChildGateway, type ChildGateway, type GridDir } from '../helpers/gateway.ts';
 import { tempDir } from '../helpers/grid.ts';
 
@@ -26,23 +26,6 @@ const PORTS = [18831, 18832, 18833, 18834, 18835];
 
 interface Reading { seq: number; t: number; importMWh: number; relay: string; creditMWh: number; signed: Signed<{ meter: string; seq: number }> }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const found = findSdk();
 const missing = 'missing' in found ? found.missing : undefined;
