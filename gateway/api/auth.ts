@@ -15,7 +15,7 @@ import {
   canonicalize, fail, fromBase64url, HTTP_CLIENT, HTTP_TOKEN_MAX_MS, HTTP_TOKEN_SKEW_MS, LoginBody, parseJson, signed, utf8Decode,
   type Clock, type LoginBody as Login, type Signed,
 } from '../../protocol/index.ts';
-import { verifyP256 } from '../crypto/p256-node.js';
+import { verifyP256 } from '../../shared/p256-node.js';
 import { keys, type ParticipantEntry } from '../ledger/entities.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { SecretChecker } from '../secrets.ts';

@@ -5,7 +5,7 @@
  * or from a time window (households, authorities).
  */
 import { canonicalize, decode, fail, fromBase64url, isHeliosError, keyIdOf, LoginBody, signed, type Clock, type Genesis } from '../../protocol/index.ts';
-import { verifyP256 } from '../crypto/p256-node.js';
+import { verifyP256 } from '../../shared/p256-node.js';
 import { keys, type KeyEntry, type MeterEntry, type ParticipantEntry } from '../ledger/entities.ts';
 import type { StateReader } from '../ledger/state.ts';
 import type { SecretChecker } from '../secrets.ts';

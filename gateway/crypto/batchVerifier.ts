@@ -4,7 +4,7 @@
  * thread only parses, applies rules and writes while other cores verify.
  */
 import { fromBase64url } from '../../protocol/index.ts';
-import { verifyP256 } from './p256-node.js';
+import { verifyP256 } from '../../shared/p256-node.js';
 import type { VerifierPool, VerifyItem } from './verifierPool.ts';
 
 function decodeSig(sig: string): Uint8Array {

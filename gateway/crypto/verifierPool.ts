@@ -7,7 +7,7 @@
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { fromBase64url } from '../../protocol/index.ts';
-import { verifyP256 } from './p256-node.js';
+import { verifyP256 } from '../../shared/p256-node.js';
 
 export interface VerifyItem {
   publicKey: string;

@@ -1,6 +1,6 @@
 // Worker thread: verifies packed batches of signatures (see verifierPool.ts).
 import { parentPort } from 'node:worker_threads';
-import { verifyP256 } from './p256-node.js';
+import { verifyP256 } from '../../shared/p256-node.js';
 
 parentPort.on('message', ({ id, keys, keyIdx, buf, offs, sigs }) => {
   const n = keyIdx.length;

@@ -7,7 +7,7 @@ import {
   canonicalize, fail, fromBase64url, isHeliosError, signBytes, toBase64url, utf8Encode, type BlockHeader, type Genesis, type SignedTx,
 } from '../../protocol/index.ts';
 import { hashJson, merkleRootHex, sha256Hex } from '../crypto/hash.ts';
-import { verifyP256 } from '../crypto/p256-node.js';
+import { verifyP256 } from '../../shared/p256-node.js';
 import { signText } from '../crypto/sign.ts';
 import { checkHeader, slotOf, type ChainTip } from './aura.ts';
 import { applyTx, type TxEvent } from './rules/index.ts';

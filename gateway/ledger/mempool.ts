@@ -5,7 +5,7 @@
  * can go in, and a refused one changes nothing.
  */
 import { fail, fromBase64url, isHeliosError, type Genesis } from '../../protocol/index.ts';
-import { verifyP256 } from '../crypto/p256-node.js';
+import { verifyP256 } from '../../shared/p256-node.js';
 import type { PreparedTx, Rejection } from './block.ts';
 import { publicKeyOf } from './keys.ts';
 import { applyTx } from './rules/index.ts';

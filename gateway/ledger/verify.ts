@@ -10,7 +10,7 @@
  */
 import { canonicalize, fromBase64url, isHeliosError, keyIdOf, parseJson, type BlockHeader, type Genesis, type SignedTx } from '../../protocol/index.ts';
 import { merkleRootHex } from '../crypto/hash.ts';
-import { verifyP256 } from '../crypto/p256-node.js';
+import { verifyP256 } from '../../shared/p256-node.js';
 import { blockRowProblem, creditRowProblem, parseReading, readingRowProblem, txRowsProblem } from './rows.ts';
 import type { VerifierPool, VerifyItem } from '../crypto/verifierPool.ts';
 import { prepareTx, replayBlock, tipOf, type Block, type PreparedTx } from './block.ts';

@@ -8,8 +8,8 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { normalizeLowS, publicKeyCoordinates, toBase64url } from '../../../protocol/index.ts';
 import type { VerifyFn } from '../../../protocol/index.ts';
 import type { SignerFactory } from '../../core/platform.ts';
-// The gateway's OpenSSL verifier, which keeps protocol/'s strict rules (low-S first).
-import { verifyP256 } from '../../../gateway/crypto/p256-node.js';
+// OpenSSL's verifier (shared with the gateway), which keeps protocol/'s strict rules (low-S first).
+import { verifyP256 } from '../../../shared/p256-node.js';
 
 export const opensslSigner: SignerFactory = ({ secretKey, publicKey }) => {
   const { x, y } = publicKeyCoordinates(publicKey);
