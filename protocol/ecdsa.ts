@@ -7,11 +7,10 @@
  * only key generation does, and the caller supplies that entropy (on an ESP32, its
  * hardware RNG through the platform adapter).
  */
-import { p256 } from '@noble/curves/nist.js';
 import { fail, ProtocolCodes as C } from './errors.ts';
 import { fromBase64url, toBase64url, toHex } from './bytes.ts';
-import { sha256 } from './hash.ts';
 import { canonicalBytes } from './json.ts';
+import * as P from './primitives.ts';
 
 /** Returns n cryptographically random bytes. */
 export type EntropySource = (n: number) => Uint8Array;
@@ -37,14 +36,6 @@ export const PUBLIC_KEY_BYTES = 33;
 /** Bytes of entropy drawn per key: 16 more than the scalar, so reducing mod n is unbiased (FIPS 186-5 A.2.1). */
 export const KEYGEN_ENTROPY_BYTES = 48;
 
-const N = p256.Point.CURVE().n;
-const HALF_N = N >> 1n;
-
-function bytesToBigInt(b: Uint8Array): bigint {
-  let h = toHex(b);
-  if (h === '') h = '0';
-  return BigInt('0x' + h);
-}
 
 /** Make a key pair from caller-supplied entropy (48 bytes are requested). */
 export function generateKeyPair(entropy: EntropySource): KeyPair {
@@ -55,14 +46,14 @@ export function generateKeyPair(entropy: EntropySource): KeyPair {
   let same = true;
   for (let i = 1; i < seed.length; i++) if (seed[i] !== seed[0]) same = false;
   if (same) fail(C.BAD_ENTROPY, 'entropy source returned constant bytes; is the hardware RNG running?');
-  return keyPairFromSecret(p256.utils.randomSecretKey(seed));
+  return keyPairFromSecret(P.secretKeyFromSeed(seed));
 }
 
 export function keyPairFromSecret(secretKey: Uint8Array): KeyPair {
-  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32 || !p256.utils.isValidSecretKey(secretKey)) {
+  if (!(secretKey instanceof Uint8Array) || !P.isSecretKey(secretKey)) {
     fail(C.BAD_KEY, 'secret key must be 32 bytes encoding an integer in [1, n−1]');
   }
-  const pub = p256.getPublicKey(secretKey, true);
+  const pub = P.publicKeyOf(secretKey);
   const publicKey = toBase64url(pub);
   return { secretKey, publicKey, keyId: keyIdOfBytes(pub) };
 }
@@ -71,18 +62,21 @@ export function keyPairFromSecret(secretKey: Uint8Array): KeyPair {
  * Keys already checked to be points on the curve, with their compressed form and
  * key id. Checking a compressed key means a square root mod p (~0.4 ms in plain
  * ECMAScript), and the same key is checked on admission, in the block, in replay.
- * Bounded: when full it starts again.
+ * Bounded: when full it starts again. Made at the first use, not when the module
+ * loads: the firmware preloads this module, and a Map made at preload is in flash,
+ * where XS cannot change it.
  */
-const decodedKeys = new Map<string, { compressed: Uint8Array; keyId?: string }>();
+let decodedKeys: Map<string, { compressed: Uint8Array; keyId?: string }> | undefined;
 const DECODED_KEYS_MAX = 16_384;
 function remember(publicKey: string, entry: { compressed: Uint8Array; keyId?: string }): void {
+  decodedKeys ??= new Map();
   if (decodedKeys.size >= DECODED_KEYS_MAX) decodedKeys.clear();
   decodedKeys.set(publicKey, entry);
 }
 
 /** Decode and validate a public key (base64url SEC1, compressed or uncompressed) to its compressed bytes. */
 export function decodePublicKey(publicKey: string): Uint8Array {
-  const known = decodedKeys.get(publicKey);
+  const known = decodedKeys?.get(publicKey);
   if (known) return known.compressed.slice();
   let raw: Uint8Array;
   try {
@@ -91,24 +85,20 @@ export function decodePublicKey(publicKey: string): Uint8Array {
     return fail(C.BAD_KEY, 'public key is not base64url');
   }
   if (raw.length !== 33 && raw.length !== 65) fail(C.BAD_KEY, `public key has ${raw.length} bytes; a P-256 SEC1 key has 33 (compressed) or 65`);
-  let compressed: Uint8Array;
-  try {
-    compressed = p256.Point.fromBytes(raw).toBytes(true);
-  } catch {
-    return fail(C.BAD_KEY, 'public key is not a point on P-256');
-  }
+  const compressed = P.compressPoint(raw);
+  if (!compressed) return fail(C.BAD_KEY, 'public key is not a point on P-256');
   remember(publicKey, { compressed });
   return compressed.slice();
 }
 
 /** Uncompressed coordinates, for importing the key into node:crypto or WebCrypto as a JWK. */
 export function publicKeyCoordinates(publicKey: string): { x: Uint8Array; y: Uint8Array } {
-  const u = p256.Point.fromBytes(decodePublicKey(publicKey)).toBytes(false);
+  const u = P.uncompressPoint(decodePublicKey(publicKey));
   return { x: u.slice(1, 33), y: u.slice(33, 65) };
 }
 
 function keyIdOfBytes(compressed: Uint8Array): string {
-  return toHex(sha256(compressed).slice(0, 16));
+  return toHex(P.sha256(compressed).slice(0, 16));
 }
 
 /**
@@ -117,17 +107,17 @@ function keyIdOfBytes(compressed: Uint8Array): string {
  * key ids, so an id can never name a different key than the one that signs for it.
  */
 export function keyIdOf(publicKey: string): string {
-  const known = decodedKeys.get(publicKey);
+  const known = decodedKeys?.get(publicKey);
   if (known?.keyId) return known.keyId;
   const keyId = keyIdOfBytes(decodePublicKey(publicKey));
-  const entry = decodedKeys.get(publicKey);
+  const entry = decodedKeys?.get(publicKey);
   if (entry) entry.keyId = keyId;
   return keyId;
 }
 
 /** Sign arbitrary bytes: ECDSA P-256, SHA-256, RFC 6979 nonce, low-S, 64-byte r‖s. */
 export function signBytes(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  return p256.sign(message, secretKey, { lowS: true });
+  return P.sign(message, secretKey);
 }
 
 /**
@@ -136,16 +126,13 @@ export function signBytes(message: Uint8Array, secretKey: Uint8Array): Uint8Arra
  */
 export function verifyBytes(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array | string): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false;
-  const r = bytesToBigInt(signature.subarray(0, 32));
-  const s = bytesToBigInt(signature.subarray(32, 64));
-  if (r === 0n || r >= N || s === 0n || s > HALF_N) return false;
   let pub: Uint8Array;
   try {
     pub = typeof publicKey === 'string' ? decodePublicKey(publicKey) : publicKey;
-    return p256.verify(signature, message, pub, { lowS: true });
   } catch {
     return false;
   }
+  return P.verify(signature, message, pub);
 }
 
 /** Sign a message body: the signature covers the body's RFC 8785 canonical bytes. */
@@ -180,11 +167,11 @@ export function assertSignedBy(signed: Signed<unknown>, publicKey: string, what:
 /** The low-S form of an r‖s signature (for interop with signers that do not normalise, e.g. OpenSSL). */
 export function normalizeLowS(signature: Uint8Array): Uint8Array {
   if (signature.length !== SIGNATURE_BYTES) fail(C.BAD_SIGNATURE, `signature has ${signature.length} bytes; expected 64`);
-  const s = bytesToBigInt(signature.subarray(32, 64));
-  if (s <= HALF_N) return signature;
+  const s = BigInt('0x' + toHex(signature.subarray(32, 64)));
+  if (s <= P.CURVE_ORDER >> 1n) return signature;
   const out = new Uint8Array(64);
   out.set(signature.subarray(0, 32), 0);
-  const hex = (N - s).toString(16).padStart(64, '0');
+  const hex = (P.CURVE_ORDER - s).toString(16).padStart(64, '0');
   for (let i = 0; i < 32; i++) out[32 + i] = parseInt(hex.substr(i * 2, 2), 16);
   return out;
 }

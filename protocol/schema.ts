@@ -139,8 +139,11 @@ export interface ObjectSchema<S extends Shape> extends Schema<ObjectOf<S>> {
 export function object<S extends Shape>(shape: S): ObjectSchema<S> {
   const keys = Object.keys(shape);
   // The members' paths under each parent path seen, so a message does not build them afresh (they are few: '', 'body', …).
-  const memberPaths = new Map<string, string[]>();
+  // Made at the first parse: schemas are made when their module loads, the firmware preloads it, and a
+  // Map made at preload is in flash, where XS cannot change it.
+  let memberPaths: Map<string, string[]> | undefined;
   const pathsUnder = (path: string): string[] => {
+    memberPaths ??= new Map();
     let ps = memberPaths.get(path);
     if (!ps) {
       ps = keys.map((k) => (path ? `${path}.${k}` : k));

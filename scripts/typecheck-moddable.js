@@ -7,6 +7,8 @@
 // The only stand-in declarations are for what the SDK does not declare:
 //   firmware/platform/moddable/types/mqtt.d.ts   the `mqtt` client module (the SDK types only mqtt/js)
 //   firmware/platform/moddable/native/entropy.d.ts  our own native entropy function
+//   firmware/platform/moddable/types/{ec,ecp,mont,hmac}.d.ts  the SDK's crypt modules the native
+//     primitives use (modules/crypt/arith, modules/crypt/etc/hmac), which the SDK ships untyped
 //
 // Without MODDABLE it says so and skips (a workstation without the SDK); under
 // CI=true a missing SDK fails, so CI never passes without having checked.

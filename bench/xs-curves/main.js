@@ -2,7 +2,7 @@
  * bench/xs-curves: sign and verify time and memory of the three ways to sign on XS
  * (docs/performance.md, "Firmware on XS"). One option per build (mc/config "curve"):
  *   a: @noble/curves preloaded (manifest-a.json)   b: noble loaded at run time, as the firmware does
- *   c: the SDK's native EC arithmetic with an RFC 6979 nonce (native6979.js)
+ *   c: the SDK's native EC arithmetic with an RFC 6979 nonce: the firmware's own module (firmware/platform/moddable/crypto/primitives.ts)
  * Prints one "sig NAME HEX" line per message (run.ts checks them against protocol/) and
  * "result {json}" with the timings and memory; then waits for one more mcsim sample.
  */
@@ -23,7 +23,7 @@ const memory = () => {
 };
 
 async function load() {
-	if (config.curve === "c") return await import("native6979");
+	if (config.curve === "c") return await import("native");
 	const noble = await import("noble4");
 	if (config.curve === "a") return noble.withHash((await import("sha256sdk")).sha256);
 	return noble;

@@ -3,7 +3,7 @@
  * mcsim in one run (docs/performance.md, "Firmware on XS"):
  *   (a) @noble/curves preloaded (its tables built by xsl, in flash)
  *   (b) @noble/curves loaded at run time, as the firmware ships
- *   (c) the SDK's native EC arithmetic with an RFC 6979 nonce (native6979.js)
+ *   (c) the SDK's native EC arithmetic with an RFC 6979 nonce: firmware/platform/moddable/crypto/primitives.ts
  * Each option is its own build of this folder's app (mc/config "curve"), run in mcsim
  * one after the other. Prints sign and verify ms (mean of ROUNDS, a Reading body),
  * whether every signature is byte-identical to protocol/'s signBytes (RFC 6979 A.2.5
@@ -32,8 +32,8 @@ const HOST_SLOT_BYTES = 32;
 const here = fileURLToPath(new URL('.', import.meta.url));
 const OPTIONS = [
   { curve: 'a', what: '(a) noble preloaded', manifest: 'manifest-a.json' },
-  { curve: 'b', what: '(b) noble at run time (shipped)', manifest: 'manifest.json' },
-  { curve: 'c', what: '(c) SDK native EC + RFC 6979', manifest: 'manifest.json' },
+  { curve: 'b', what: '(b) noble at run time (the firmware until 2026-12-03)', manifest: 'manifest.json' },
+  { curve: 'c', what: '(c) SDK native EC + RFC 6979 (shipped)', manifest: 'manifest.json' },
 ] as const;
 
 const sdk = findSdk();
@@ -48,7 +48,11 @@ function build(s: Sdk, option: typeof OPTIONS[number]): string {
   for (const f of readdirSync(here).sort()) {
     if (f.endsWith('.js') || f.endsWith('.json')) h.update(f).update('\0').update(readFileSync(join(here, f))).update('\0');
   }
-  for (const pkg of ['@noble/curves', '@noble/hashes']) h.update(readFileSync(join(repoRoot, 'node_modules', pkg, 'package.json')));
+  // (c) is the firmware's own module, with the SDK typings it is compiled against.
+  for (const f of ['crypto/primitives.ts', 'types/ec.d.ts', 'types/ecp.d.ts', 'types/mont.d.ts', 'types/hmac.d.ts']) {
+    h.update(f).update(readFileSync(join(repoRoot, 'firmware/platform/moddable', f)));
+  }
+  for (const pkg of ['@noble/curves', '@noble/hashes', 'typescript']) h.update(readFileSync(join(repoRoot, 'node_modules', pkg, 'package.json')));
   h.update(s.root).update(String(statSync(join(s.bin, 'mcconfig')).mtimeMs)).update(option.curve);
   const dir = join(tmpdir(), 'helios-xs-curves', h.digest('hex').slice(0, 24));
   const mcso = join(dir, 'bin/lin/mc/debug/xs-curves/mc.so');

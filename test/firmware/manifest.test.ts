@@ -3,7 +3,7 @@
  * mcconfig's rules (tools/mcmanifest.js: wildcards, `~` exclusions, per-platform
  * entries), the TypeScript modules are compiled the way mcconfig compiles them (one
  * tsconfig, a `paths` entry per module, the manifest's "typescript" options), and
- * every import in the emitted JavaScript — and in the @noble modules — must resolve,
+ * every import in the emitted JavaScript must resolve,
  * by the XS module rules (xs/platforms/mc/xsHosts.c: ".js" stripped, relative
  * specifiers joined to the importing module's name), to a module the build contains.
  */
@@ -25,10 +25,12 @@ const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) a
   platforms: Record<string, { modules?: Record<string, string | string[]>; include?: string[] }>;
 };
 
+/** The SDK's crypt modules (modules/crypt/tls.json) the native primitives use. */
+const CRYPT = ['crypt', 'ec', 'ecp', 'mont', 'modular', 'hmac'];
 /** Modules the SDK provides through the manifests this one includes. */
 const SDK_MODULES: Record<string, string[]> = {
-  esp32: ['timer', 'preference', 'mqtt', 'securesocket', 'wifi', 'net', 'sntp', 'mc/config', 'embedded:io/digital', 'text/encoder'],
-  lin: ['timer', 'preference', 'file', 'mqtt', 'securesocket', 'net', 'mc/config', 'text/encoder'],
+  esp32: ['timer', 'preference', 'mqtt', 'securesocket', 'wifi', 'net', 'sntp', 'mc/config', 'embedded:io/digital', ...CRYPT],
+  lin: ['timer', 'preference', 'file', 'mqtt', 'securesocket', 'net', 'mc/config', ...CRYPT],
 };
 
 /**
@@ -65,7 +67,12 @@ function stem(file: string): string {
   return file.replace(/\.d\.ts$|\.ts$|\.js$|\.c$/, '');
 }
 
-/** The files a manifest "modules" object selects for one platform, as mcconfig's ModulesRule would. */
+/**
+ * The files a manifest "modules" object selects for one platform, as mcconfig's ModulesRule
+ * would: a source file goes to the first entry that names it, and `~` entries (taken first)
+ * name files that go nowhere — which is how manifest.json swaps protocol/primitives.ts for
+ * the firmware's native one.
+ */
 function expand(platform: string): ModuleFile[] {
   const entries: Array<[string, string]> = [];
   const add = (m: Record<string, string | string[]> | undefined) => {
@@ -73,33 +80,39 @@ function expand(platform: string): ModuleFile[] {
   };
   add(manifest.modules);
   add(manifest.platforms[platform]?.modules);
-  const excluded = new Set(entries.filter(([t]) => t === '~').map(([, s]) => s));
-  const out: ModuleFile[] = [];
-  for (const [target, src] of entries) {
-    if (target === '~' || src.startsWith('$(') || excluded.has(src)) continue;
+  /** The module files a source pattern matches, with the module name each would get under `target`. */
+  const matching = (target: string, src: string): ModuleFile[] => {
     const abs = join(root, src.replace(/\*$/, ''));
     if (src.endsWith('*')) {
-      const dir = abs;
-      for (const f of readdirSync(dir)) {
-        const k = kindOf(f);
-        if (!k || statSync(join(dir, f)).isDirectory()) continue;
-        const base = target.replace(/\*$/, '');
-        out.push({ name: base + stem(f), source: join(dir, f), kind: k });
-      }
-    } else {
-      const dir = dirname(abs);
-      const want = abs.slice(dir.length + 1);
-      let found = 0;
-      for (const f of readdirSync(dir)) {
-        const k = kindOf(f);
-        // A named file matches by its name without extension (so nist.d.ts is not "nist").
-        if (!k || stem(f) !== want || (k === 'dts' && !target.endsWith('*'))) continue;
-        if (k === 'dts' && f !== `${want}.d.ts`) continue;
-        // "dir/*": "./path/name" names the module dir/name; "name": "./path/file" names it name.
-        out.push({ name: target.endsWith('*') ? target.slice(0, -1) + want : target, source: join(dir, f), kind: k });
-        found++;
-      }
-      if (!found) throw new Error(`manifest names ${src} but no such module file exists`);
+      const base = target.replace(/\*$/, '');
+      return readdirSync(abs).filter((f) => kindOf(f) && !statSync(join(abs, f)).isDirectory())
+        .map((f) => ({ name: base + stem(f), source: join(abs, f), kind: kindOf(f)! }));
+    }
+    const dir = dirname(abs);
+    const want = abs.slice(dir.length + 1);
+    const found: ModuleFile[] = [];
+    for (const f of readdirSync(dir)) {
+      const k = kindOf(f);
+      // A named file matches by its name without extension (so nist.d.ts is not "nist").
+      if (!k || stem(f) !== want || (k === 'dts' && !target.endsWith('*'))) continue;
+      if (k === 'dts' && f !== `${want}.d.ts`) continue;
+      // "dir/*": "./path/name" names the module dir/name; "name": "./path/file" names it name.
+      found.push({ name: target.endsWith('*') ? target.slice(0, -1) + want : target, source: join(dir, f), kind: k });
+    }
+    if (!found.length && target !== '~') throw new Error(`manifest names ${src} but no such module file exists`);
+    return found;
+  };
+  const taken = new Set<string>();
+  for (const [target, src] of entries) {
+    if (target === '~' && !src.startsWith('$(')) for (const f of matching(target, src)) taken.add(f.source);
+  }
+  const out: ModuleFile[] = [];
+  for (const [target, src] of entries) {
+    if (target === '~' || src.startsWith('$(')) continue;
+    for (const f of matching(target, src)) {
+      if (taken.has(f.source)) continue;
+      taken.add(f.source);
+      out.push(f);
     }
   }
   return out;
@@ -127,6 +140,11 @@ for (const platform of ['esp32', 'lin']) {
     const modules = new Set([...files.filter((f) => f.kind === 'ts' || f.kind === 'js').map((f) => f.name), ...SDK_MODULES[platform]]);
     t.true(modules.has(manifest.creation.main), `creation.main ${manifest.creation.main} is a module`);
     t.true(files.some((f) => f.kind === 'c' && f.source.endsWith(`native/${platform}/entropy.c`)), 'the native entropy function is built');
+    // Hashes and signatures run on the SDK's native arithmetic: no @noble (its tables would hold ~10,000 slots of RAM).
+    const primitives = files.filter((f) => f.name === 'protocol/primitives');
+    t.deepEqual(primitives.map((f) => relative(root, f.source)), ['firmware/platform/moddable/crypto/primitives.ts'], 'protocol/primitives is the native one, once');
+    t.deepEqual(files.filter((f) => f.source.includes('node_modules')).map((f) => f.name), [], 'no npm package in the firmware');
+    for (const m of manifest.preload) t.true(modules.has(m), `preloaded ${m} is a module of the build`);
 
     // The tsconfig mcconfig writes (tools/mcmanifest.js TSConfigFile), with SDK 8's target and module.
     const typings = sdkTypings();
@@ -174,6 +192,19 @@ for (const platform of ['esp32', 'lin']) {
     }
   });
 }
+
+test('manifest preload: every module of protocol/ and firmware/core/ is preloaded (in flash, not RAM), named one by one', (t) => {
+  // mcconfig's preload wildcards ("protocol/*") match only .js modules (tools/mcconfig.js filterPreload), so
+  // each TypeScript module is named; a new module left out would silently cost RAM on every meter.
+  const lin = expand('lin').filter((f) => f.kind === 'ts' && (f.name.startsWith('protocol/') || f.name.startsWith('firmware/core/')));
+  t.true(lin.length > 30);
+  t.deepEqual(lin.map((f) => f.name).filter((n) => !manifest.preload.includes(n)), []);
+  // The apps that check the platform modules on XS preload what the firmware preloads, so they run as it does.
+  const checkApp = JSON.parse(readFileSync(join(root, 'test/firmware/mcsim-platform/manifest.json'), 'utf8')) as { preload: string[] };
+  t.deepEqual(manifest.preload.filter((m) => !checkApp.preload.includes(m)), [], 'test/firmware/mcsim-platform preloads the same');
+  // The SDK's EC modules the native primitives call, preloaded as in the SDK's TLS build.
+  for (const m of ['ec', 'ecp', 'mont', 'modular']) t.true(manifest.preload.includes(m), m);
+});
 
 test('manifest config: every installer setting is read by the firmware, and the defaults parse once a grid is given', (t) => {
   const settings = parseInstallerSettings({ ...manifest.config, grid: 'greenfield' });

@@ -5,8 +5,6 @@
  * starts the network. A bad setting stops the meter with a message on the
  * console — it never reboots in a loop.
  */
-import './textencoder.ts';
-import './curve.ts';
 import config from 'mc/config';
 import createBoard from 'helios/board';
 import createStore from 'helios/store';

@@ -3,9 +3,18 @@
  * The client never reconnects by itself and reports every failure — refused
  * CONNACK, socket error, lost keep-alive — through onClose; the core's Session
  * does the retrying.
+ *
+ * onClose is passed on from a timer, not from inside the client's callback: the
+ * client calls it from the socket's own callback and closes the socket right after,
+ * and the SDK's Linux socket (modules/network/socket/lin/modSocket.c, socketConnected)
+ * touches the socket object again once that callback returns. If a garbage collection
+ * runs in between, that object is gone and mcsim crashes (SIGSEGV in
+ * socketDownUseCount, seen with a small slot heap; docs/performance.md). The core's
+ * reconnect bookkeeping allocates, so it runs after the callback has returned.
  */
 import Client from 'mqtt';
 import SecureSocket from 'securesocket';
+import Timer from 'timer';
 import type { MqttConnectOptions, MqttConnection, MqttHandlers, MqttTransport } from '../../core/index.ts';
 
 export interface BrokerSettings {
@@ -38,7 +47,7 @@ export class ModdableMqttTransport implements MqttTransport {
     client.onClose = () => {
       if (!open) return;
       open = false;
-      handlers.onClose('connection closed');
+      Timer.set(() => handlers.onClose('connection closed'), 0);
     };
     return {
       publish(topic, payload, retain) {

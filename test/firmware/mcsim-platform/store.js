@@ -1,10 +1,9 @@
 /*
  * firmware/platform/moddable/lin/store.ts on the real Moddable runtime (mcsim), run
- * twice on the same directory by test/firmware/mcsim-store.test.ts: the first run
+ * twice in the same directory by test/firmware/mcsim-store.test.ts: the first run
  * writes records, the test damages them the way a cut would, the second run reads
  * them back. Each line it prints is "STORE <name> <JSON>".
  */
-import "globals";
 function say(name, value) { trace(`STORE ${name} ${JSON.stringify(value)}\n`); }
 Promise.all([import("helios/store"), import("firmware/core/index")]).then(([store, core]) => {
   try {

@@ -1,0 +1,61 @@
+/*
+ * protocol/'s hashes, keys and signatures on the real XS machine (mcsim) with the
+ * firmware's native primitives (firmware/platform/moddable/crypto/primitives.ts, mapped
+ * to protocol/primitives and preloaded as in manifest.json), for
+ * test/firmware/mcsim-primitives.test.ts: it reads the cases from ./vectors.json (the
+ * test writes them, and computes the same cases with protocol/ on Node), runs each and
+ * prints "CASE <index> <result as JSON>", then "CASES done".
+ *
+ * A case is { fn, args }: args are hex strings (bytes) or { text } (a string). A result
+ * is hex for bytes, a boolean, null for undefined, or { error } with the HeliosError
+ * code, or "throws" for any other exception.
+ */
+import { File } from "file";
+import * as P from "protocol/primitives";
+import * as ecdsa from "protocol/ecdsa";
+
+const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const bytes = (h) => Uint8Array.from(h.match(/../g) ?? [], (x) => parseInt(x, 16));
+const arg = (a) => (typeof a === "string" ? bytes(a) : a.text);
+
+const run = {
+	sha256: (m) => P.sha256(m),
+	secretKeyFromSeed: (seed) => P.secretKeyFromSeed(seed),
+	isSecretKey: (k) => P.isSecretKey(k),
+	publicKeyOf: (k) => P.publicKeyOf(k),
+	compressPoint: (q) => P.compressPoint(q),
+	uncompressPoint: (q) => P.uncompressPoint(q),
+	sign: (m, k) => P.sign(m, k),
+	verify: (sig, m, q) => P.verify(sig, m, q),
+	// protocol/ecdsa.ts on top of them, as the firmware runs it
+	keyPairFromSecret: (k) => { const kp = ecdsa.keyPairFromSecret(k); return { publicKey: kp.publicKey, keyId: kp.keyId }; },
+	generateKeyPair: (seed) => { const kp = ecdsa.generateKeyPair(() => seed); return { secretKey: hex(kp.secretKey), publicKey: kp.publicKey }; },
+	decodePublicKey: (s) => ecdsa.decodePublicKey(s),
+	keyIdOf: (s) => ecdsa.keyIdOf(s),
+	signBytes: (m, k) => ecdsa.signBytes(m, k),
+	verifyBytes: (sig, m, s) => ecdsa.verifyBytes(sig, m, s),
+};
+
+function result(value) {
+	if (value instanceof Uint8Array) return hex(value);
+	if (value === undefined) return null;
+	return value;
+}
+
+try {
+	const f = new File("vectors.json");
+	const cases = JSON.parse(f.read(String));
+	f.close();
+	cases.forEach((c, i) => {
+		let out;
+		try {
+			out = result(run[c.fn](...c.args.map(arg)));
+		} catch (e) {
+			out = e?.code ? { error: e.code } : "throws";
+		}
+		trace(`CASE ${i} ${JSON.stringify(out)}\n`);
+	});
+	trace("CASES done\n");
+} catch (e) {
+	trace(`CASES error ${e}\n`);
+}
