@@ -4,13 +4,14 @@
  * CONNACK, socket error, lost keep-alive — through onClose; the core's Session
  * does the retrying.
  *
- * onClose is passed on from a timer, not from inside the client's callback: the
- * client calls it from the socket's own callback and closes the socket right after,
- * and the SDK's Linux socket (modules/network/socket/lin/modSocket.c, socketConnected)
- * touches the socket object again once that callback returns. If a garbage collection
- * runs in between, that object is gone and mcsim crashes (SIGSEGV in
- * socketDownUseCount, seen with a small slot heap; docs/performance.md). The core's
- * reconnect bookkeeping allocates, so it runs after the callback has returned.
+ * The SDK's Linux socket (modules/network/socket/lin/modSocket.c: socketConnected,
+ * socketReadable) touches its JavaScript socket object again after the socket's
+ * callback returns. The client closes the socket and drops it (`delete this.ws`) inside
+ * that callback when a connection fails (a refused CONNECT write, a read error), so a
+ * garbage collection in between frees the object and mcsim crashes (SIGSEGV in
+ * socketDownUseCount; docs/performance.md). This adapter therefore holds the socket
+ * until a timer after the close, and passes onClose on from that timer, outside the
+ * callback.
  */
 import Client from 'mqtt';
 import SecureSocket from 'securesocket';
@@ -38,6 +39,11 @@ export class ModdableMqttTransport implements MqttTransport {
       ...(this.broker.tls ? { Socket: SecureSocket, secure: { protocolVersion: 0x303 } } : {}),
     });
     let open = true;
+    // Kept reachable until after any socket callback that closes it (see above); never read.
+    let socket: object | undefined = client.ws;
+    const dropSocketLater = () => Timer.set(() => {
+      socket = undefined;
+    }, 0);
     client.onReady = () => {
       if (open) handlers.onReady();
     };
@@ -47,7 +53,10 @@ export class ModdableMqttTransport implements MqttTransport {
     client.onClose = () => {
       if (!open) return;
       open = false;
-      Timer.set(() => handlers.onClose('connection closed'), 0);
+      Timer.set(() => {
+        socket = undefined;
+        handlers.onClose('connection closed');
+      }, 0);
     };
     return {
       publish(topic, payload, retain) {
@@ -59,6 +68,7 @@ export class ModdableMqttTransport implements MqttTransport {
       close() {
         open = false;
         client.close();
+        dropSocketLater();
       },
     };
   }

@@ -28,6 +28,8 @@ declare module 'mqtt' {
     onReady?: () => void;
     onMessage?: (topic: string, data: ArrayBuffer) => void;
     onClose?: () => void;
+    /** The client's socket while it has one (`delete`d by close()). */
+    ws?: object;
     publish(topic: string, message: string | ArrayBuffer, flags?: { retain?: boolean; quality?: number }): void;
     subscribe(topic: string): void;
     unsubscribe(topic: string): void;
