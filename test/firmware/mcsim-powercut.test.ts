@@ -27,10 +27,11 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { verifyBody, type Signed } from '../../protocol/index.ts';
 import { DOMAIN, decodeSlot, type ReadingRecord } from '../../firmware/core/index.ts';
-import { buildLinFirmware, findSdk, startMcsim, type Mcsim, type Sdk } from '../../simulator/mcsim.ts';
+import { findSdk, startMcsim, type Mcsim, type Sdk } from '../../simulator/mcsim.ts';
 import { exclusive } from '../helpers/exclusive.ts';
-import { portFree, until } from '../helpers/waiting.ts';
-import { heliosBin, http, newGridDir, startChildGateway, type ChildGateway, type GridDir } from '../helpers/gateway.ts';
+import { gridWithFirmware } from '../helpers/firmwareGrid.ts';
+import { until } from '../helpers/waiting.ts';
+import { heliosBin, http, startChildGateway, type ChildGateway, type GridDir } from '../helpers/gateway.ts';
 import { tempDir } from '../helpers/grid.ts';
 import { LinFlash, durableReadings } from './helpers/lin-flash.ts';
 
@@ -113,18 +114,12 @@ if (missing && process.env.CI === 'true') {
 
   test.before(async (t) => {
     t.timeout(10 * 60_000, 'a cold mcconfig build takes ~2 min on two cores');
-    ctx.grid = newGridDir({ blockPeriodMs: 200 });
-    ctx.auth = { authorization: `Bearer ${ctx.grid.operatorSecret}` };
-    let port: number | undefined;
-    for (const p of PORTS) if (await portFree(p)) { port = p; break; }
-    if (!port) throw new Error(`none of the ports ${PORTS.join(', ')} is free for the gateway's MQTT listener`);
-    ctx.port = port;
-    const build = buildLinFirmware(sdk, {
-      grid: ctx.grid.genesis.grid, brokerHost: '127.0.0.1', brokerPort: port, authorityKey: ctx.grid.authority.publicKey,
-      readingPeriodMs: READING_PERIOD_MS, simPowerW: SIM_POWER_W, persistEveryWh: 2,
-    });
-    t.log(`firmware ${build.cached ? 'from the cache' : 'built'}: ${build.mcso}`);
-    ctx.mcso = build.mcso;
+    const fw = await gridWithFirmware(sdk, PORTS, { readingPeriodMs: READING_PERIOD_MS, simPowerW: SIM_POWER_W, persistEveryWh: 2 });
+    ctx.grid = fw.grid;
+    ctx.auth = fw.auth;
+    ctx.port = fw.port;
+    t.log(`firmware ${fw.cached ? 'from the cache' : 'built'}: ${fw.mcso}`);
+    ctx.mcso = fw.mcso;
     ctx.meterDir = tempDir('helios-mcsim-cut-');
   });
 

@@ -14,10 +14,11 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { verifyBody, type Signed } from '../../protocol/index.ts';
-import { buildLinFirmware, findSdk, startMcsim, type Mcsim, type Sdk } from '../../simulator/mcsim.ts';
+import { findSdk, startMcsim, type Mcsim, type Sdk } from '../../simulator/mcsim.ts';
 import { exclusive } from '../helpers/exclusive.ts';
-import { portFree, until } from '../helpers/waiting.ts';
-import { heliosBin, http, newGridDir, startChildGateway, type ChildGateway, type GridDir } from '../helpers/gateway.ts';
+import { gridWithFirmware } from '../helpers/firmwareGrid.ts';
+import { until } from '../helpers/waiting.ts';
+import { heliosBin, http, startChildGateway, type ChildGateway, type GridDir } from '../helpers/gateway.ts';
 import { tempDir } from '../helpers/grid.ts';
 
 const READING_PERIOD_MS = 2000;
@@ -55,21 +56,15 @@ if (missing && process.env.CI === 'true') {
   let releaseMcsim: (() => void) | undefined;
   test.before(async (t) => {
     t.timeout(15 * 60_000, 'a cold mcconfig build takes ~2 min on two cores, then the other mcsim tests may hold the simulator');
-    ctx.grid = newGridDir({ blockPeriodMs: 200 });
-    ctx.auth = { authorization: `Bearer ${ctx.grid.operatorSecret}` };
-    let port: number | undefined;
-    for (const p of PORTS) if (await portFree(p)) { port = p; break; }
-    if (!port) throw new Error(`none of the ports ${PORTS.join(', ')} is free for the gateway's MQTT listener`);
-    ctx.port = port;
-    const build = buildLinFirmware(sdk, {
-      grid: ctx.grid.genesis.grid, brokerHost: '127.0.0.1', brokerPort: port, authorityKey: ctx.grid.authority.publicKey,
-      readingPeriodMs: READING_PERIOD_MS, simPowerW: SIM_POWER_W, persistEveryWh: 1,
-    });
-    t.log(`firmware ${build.cached ? 'from the cache' : 'built'}: ${build.mcso}`);
+    const fw = await gridWithFirmware(sdk, PORTS, { readingPeriodMs: READING_PERIOD_MS, simPowerW: SIM_POWER_W, persistEveryWh: 1 });
+    ctx.grid = fw.grid;
+    ctx.auth = fw.auth;
+    ctx.port = fw.port;
+    t.log(`firmware ${fw.cached ? 'from the cache' : 'built'}: ${fw.mcso}`);
     releaseMcsim = await exclusive('mcsim'); // one firmware meter in mcsim at a time (test/helpers/exclusive.ts)
     ctx.gw = await startGateway();
     ctx.meterDir = tempDir('helios-mcsim-meter-');
-    ctx.sim = startMcsim(sdk, build.mcso, ctx.meterDir);
+    ctx.sim = startMcsim(sdk, fw.mcso, ctx.meterDir);
     const m = await ctx.sim.waitFor(/meter ([0-9a-f]{32}) public key (\S+) \(new key made on this device\)/, 120_000);
     [ctx.meter, ctx.publicKey] = [m[1], m[2]];
   });
