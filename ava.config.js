@@ -20,6 +20,7 @@ export default {
   files: ['test/**/*.test.ts'],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],
+  require: ['./test/helpers/fastCheckSeed.ts'],
   timeout: '2m',
   workerThreads: false,
   sortTestFiles: (a, b) => rank(a) - rank(b) || a.localeCompare(b),

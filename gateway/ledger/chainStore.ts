@@ -31,6 +31,7 @@ export class ChainStore {
       blockColumns: db.prepare(`SELECT height, slot, t, author, tx_count, readings_count FROM blocks WHERE height = ?`),
       readingRowsOf: db.prepare(`SELECT id, meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope FROM readings WHERE block_height = ? ORDER BY id`),
       readingRowsUncommitted: db.prepare(`SELECT id, meter, seq, t, import_mwh, export_mwh, power_w, relay, credit_mwh, envelope, block_height FROM readings WHERE block_height IS NULL OR block_height > ? OR block_height < 1 ORDER BY id`),
+      txRowsOutside: db.prepare(`SELECT id, height, type FROM txs WHERE height < 1 OR height > ? ORDER BY height, idx`),
       creditRows: db.prepare(`SELECT nonce, meter, energy_mwh, valid_from, valid_until, ref, token FROM credits ORDER BY issued_at, nonce`),
       txsRange: db.prepare(`SELECT height, tx FROM txs WHERE height BETWEEN ? AND ? ORDER BY height, idx`),
       tx: db.prepare(`SELECT height, idx, tx FROM txs WHERE id = ?`),
@@ -97,6 +98,11 @@ export class ChainStore {
   /** Readings in no block of the chain (waiting for the next block, or pointing past the head). */
   readingRowsOutside(top: number): Array<ReadingColumns & { block_height: number | null }> {
     return this.q.readingRowsUncommitted.all(top) as Array<ReadingColumns & { block_height: number | null }>;
+  }
+
+  /** Transaction rows that claim a block the chain does not have (none, unless the file was edited). */
+  txRowsOutside(top: number): Array<{ id: string; height: number; type: string }> {
+    return this.q.txRowsOutside.all(top) as Array<{ id: string; height: number; type: string }>;
   }
 
   creditRows(): CreditColumns[] {

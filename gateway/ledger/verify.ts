@@ -235,6 +235,9 @@ async function verifySnapshot(store: ChainStore, genesis: Genesis, opts: VerifyO
  */
 function outsideRowsFault(store: ChainStore, genesis: Genesis, state: State, top: number): Fault | undefined {
   const next = top + 1;
+  for (const row of store.txRowsOutside(top)) {
+    return { height: Math.min(next, Math.max(1, row.height)), code: 'E_BAD_TX_ROOT', message: `txs row ${row.id.slice(0, 16)}… (${row.type}) says block ${row.height} holds it, but the chain has blocks 1–${top}; the row was edited or added` };
+  }
   for (const row of store.readingRowsOutside(top)) {
     if (row.block_height !== null) {
       return { height: Math.min(next, Math.max(1, row.block_height)), code: 'E_BAD_READINGS_ROOT', message: `readings row id ${row.id} (meter ${row.meter}, seq ${row.seq}) says block ${row.block_height} committed it, but the chain has blocks 1–${top}; the row was edited` };

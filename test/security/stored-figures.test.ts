@@ -98,6 +98,23 @@ test('a generated figure cannot be edited in place: SQLite refuses', (t) => {
   db.close();
 });
 
+test('a transaction row added outside the chain makes verify fail and name it', async (t) => {
+  for (const where of ['genesis', 'past the head'] as const) {
+    const dir = tempDir('helios-fig-');
+    cpSync(chain.dir, dir, { recursive: true });
+    const db = new Database(join(dir, 'ledger.sqlite'));
+    const top = (db.prepare(`SELECT max(height) AS h FROM blocks`).get() as { h: number }).h;
+    const height = where === 'genesis' ? 0 : top + 1;
+    const forged = 'f'.repeat(64);
+    db.prepare(`INSERT INTO txs (id, height, idx, type, signer, tx) SELECT ?, ?, 0, type, signer, tx FROM txs ORDER BY rowid LIMIT 1`).run(forged, height);
+    db.close();
+    const r = await verifyChain(new ChainStore(openDb(join(dir, 'ledger.sqlite'), { readonly: true })), chain.grid.genesis);
+    t.false(r.ok, where);
+    t.is(r.fault?.code, 'E_BAD_TX_ROOT', where);
+    t.regex(r.fault?.message ?? '', new RegExp(`txs row ffffffffffffffff… \\(\\w+\\) says block ${height} holds it, but the chain has blocks 1–${top}`), where);
+  }
+});
+
 test('editing any column of any ledger row makes verify fail and name that row', async (t) => {
   // Each column in turn; fast-check picks the rows and the edits.
   for (const column of COLUMNS) await editProperty(column);
@@ -132,7 +149,9 @@ async function editProperty(column: Col): Promise<void> {
     const named = (() => {
       switch (col.table) {
         case 'blocks': return f.height === row.height || (col.column === 'height' && f.height === Math.min(row.height as number, after as number));
-        case 'txs': return f.height === Math.min(row.height as number, col.column === 'height' ? (after as number) : Infinity);
+        // A transaction moved to a block that exists is blamed there if that block comes first; moved
+        // outside the chain (to 0, past the head), the block it left is blamed.
+        case 'txs': return f.height === Math.min(row.height as number, col.column === 'height' && (after as number) >= 1 ? (after as number) : Infinity);
         case 'state': return f.message.includes(String(row.key)) || f.message.includes(String(after));
         case 'credits': return f.message.includes(String(row.nonce)) || f.message.includes(String(after));
         case 'readings': {
