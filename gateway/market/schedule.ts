@@ -16,7 +16,9 @@ export interface MarketTimes {
   /**
    * How long before delivery the gateway closes bidding itself if CloseBidding has
    * not come: 30 s of an hour (half-way from the paper's 12:59 to 13:00), and at
-   * least two block periods, so the close is in a block before delivery begins.
+   * least two block periods: the scheduler acts at this deadline exactly, so the close
+   * is in a block at least a block period before delivery begins, and the credit
+   * tokens it funds reach the meters before their window opens.
    */
   closeMarginMs: number;
   /** After delivery ends, Settle waits at most this long for readings covering the end: 15 min of an hour. */

@@ -89,8 +89,29 @@ export class MarketScheduler {
 
   private schedule(): void {
     if (this.stopped) return;
-    // Every block period: the scheduler only submits transactions, and a block is the soonest any can take effect.
-    this.timer = this.d.clock.setTimeout(() => this.tick(), Math.max(100, this.genesis.blockPeriodMs));
+    // Every block period (the scheduler only submits transactions, and a block is the soonest any can take
+    // effect), and exactly at a fallback's deadline: a close issued up to a block period after its time would
+    // be in a block only as delivery begins, and the credit tokens it funds would reach the meters late.
+    const now = this.d.clock.now();
+    const deadline = this.nextDeadline(now);
+    const every = Math.max(100, this.genesis.blockPeriodMs);
+    this.timer = this.d.clock.setTimeout(() => this.tick(), deadline === undefined ? every : Math.min(every, Math.max(1, deadline - now)));
+  }
+
+  /** The next moment after `now` at which the gateway would open or close a listing itself. */
+  private nextDeadline(now: number): number | undefined {
+    if (this.d.fallback === false) return undefined;
+    const P = this.genesis.marketPeriodMs;
+    const view = this.d.ledger.mempool.view;
+    const next = periodFrom(periodStartAt(now, P) + P, this.genesis);
+    const due: number[] = [];
+    if (!view.get(keys.listing(next.id))) due.push(openFallbackAt(next, this.times));
+    for (const id of this.live) {
+      const pending = view.get<ListingEntry>(keys.listing(id));
+      if (pending?.state === 'ACCEPT_OFFERS') due.push(closeFallbackAt(pending, this.times));
+    }
+    const later = due.filter((t) => t > now);
+    return later.length ? Math.min(...later) : undefined;
   }
 
   onBlock(c: CommittedBlock): void {

@@ -180,3 +180,30 @@ test('fallback broadcasts, standing orders, settle on covering readings or the t
     await gw.stop();
   }
 });
+
+test('the gateway closes bidding at its fallback deadline, not a scheduler step later: the close is in a block a block period before delivery', async (t) => {
+  // A 7 s block period does not divide the minute, so the deadline (12:59:30) falls between slots; the
+  // gateway starts so that its every-block-period step would come 6.9 s after the deadline.
+  const BP = 7000;
+  let B = Math.ceil(Date.now() / HOUR) * HOUR + 2 * HOUR;
+  while ((B + HOUR - 30_000) % BP === 0) B += HOUR;
+  const at = (h: number, m = 0, s = 0) => B + (h - 12) * HOUR + m * MIN + s * 1000;
+  const deadline = at(12, 59, 30);
+  let start = at(12, 1);
+  start += (((deadline + BP - 100 - start) % BP) + BP) % BP;
+  const clock = new ManualClock(start);
+  const grid = newGridDir({ blockPeriodMs: BP, t: at(11, 0) });
+  const log = createLogger({ level: 'error', pretty: false, write: () => undefined });
+  const gw = await Gateway.start({ dataDir: grid.dir, clock, httpPort: 0, mqttPort: 0, mqttTlsPort: null, mqttWsPort: null, log });
+  try {
+    while (clock.now() < at(13)) {
+      clock.advance(Math.min(1000, at(13) - clock.now()));
+      await new Promise((r) => setImmediate(r));
+    }
+    const l = gw.ledger.state.get<ListingEntry>(`listing/${listingIdOf(at(13))}`)!;
+    t.is(l.closedBy, 'fallback');
+    t.true(l.closed!.t <= deadline + BP, `closed in the block at ${new Date(l.closed!.t).toISOString()}; deadline ${new Date(deadline).toISOString()}`);
+  } finally {
+    await gw.stop();
+  }
+});
