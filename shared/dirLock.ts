@@ -22,7 +22,16 @@ export function tryLock(dir: string): { release: () => void } | { heldBy: number
     try {
       mkdirSync(dir);
       writeFileSync(join(dir, 'pid'), String(process.pid));
-      return { release: () => rmSync(dir, { recursive: true, force: true }) };
+      // Released once: a second call (the holder's exit handler after it released by hand) must not
+      // remove the lock another process has taken since.
+      let held = true;
+      return {
+        release: () => {
+          if (!held) return;
+          held = false;
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }

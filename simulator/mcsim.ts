@@ -1,6 +1,6 @@
 /**
  * The real meter firmware without an ESP32: manifest.json built for the Moddable
- * Linux host (`mcconfig -d -m -p lin`) with a grid's settings, and the built
+ * Linux host (`mcconfig -d -m -t build -p lin`) with a grid's settings, and the built
  * `mc.so` run in the SDK's simulator `mcsim` under a virtual X server (xvfb-run).
  * Used by `helios meter sim` and by test/firmware/mcsim.test.ts.
  *
@@ -139,7 +139,10 @@ export function buildLinFirmware(sdk: Sdk, settings: FirmwareSettings, opts: { c
     // Work directories of older sources go (one app's is ~26 MB).
     for (const old of readdirSync(cache)) if (/^work-(.+)-[0-9a-f]{24}$/.exec(old)?.[1] === id && join(cache, old) !== work) rmSync(join(cache, old), { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
-    const args = ['-d', '-m', '-p', 'lin', '-o', work, app.manifest, ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)];
+    // `-t build`: the SDK's debug makefile for lin (tools/mcconfig/make.lin.mk) otherwise ends every build
+    // with `pkill mcsim` and starts the new app in one: it would end every other meter running in mcsim on
+    // this machine (another test's, an installer's `helios meter sim`) with a SIGTERM.
+    const args = ['-d', '-m', '-t', 'build', '-p', 'lin', '-o', work, app.manifest, ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)];
     opts.log?.(`mcconfig ${args.join(' ')}`);
     const r = spawnSync(join(sdk.bin, 'mcconfig'), args, {
       cwd: dirname(app.manifest),

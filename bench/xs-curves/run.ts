@@ -60,8 +60,8 @@ function build(s: Sdk, option: typeof OPTIONS[number]): string {
   const work = `${dir}.building-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  console.log(`building ${option.what}: mcconfig -d -m -p lin -o ${work} ${option.manifest} curve=${option.curve}`);
-  const r = spawnSync(join(s.bin, 'mcconfig'), ['-d', '-m', '-p', 'lin', '-o', work, option.manifest, `curve=${option.curve}`], {
+  console.log(`building ${option.what}: mcconfig -d -m -t build -p lin -o ${work} ${option.manifest} curve=${option.curve}`);
+  const r = spawnSync(join(s.bin, 'mcconfig'), ['-d', '-m', '-t', 'build', '-p', 'lin', '-o', work, option.manifest, `curve=${option.curve}`], {
     cwd: here, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, MODDABLE: s.root, PATH: `${s.bin}:${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}` },
   });
