@@ -43,7 +43,7 @@ const free = (): Promise<number> => new Promise((resolve) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Where the heaps start: small, so that what they grow to is what the meter needs (± one increment). */
-const START = { chunk: { initial: 32_768, incremental: 8_192 }, heap: { initial: 2_048, incremental: 256 } };
+const START = { chunk: { initial: 16_384, incremental: 4_096 }, heap: { initial: 1_024, incremental: 128 } };
 const sizingDir = join(tmpdir(), 'helios-bench-sizing');
 mkdirSync(sizingDir, { recursive: true });
 const manifest = JSON.parse(readFileSync(`${repoRoot}/manifest.json`, 'utf8')) as { creation: { chunk: { initial: number }; heap: { initial: number }; stack: number } };

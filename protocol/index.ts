@@ -12,6 +12,7 @@ export * from './merkle.ts';
 export * from './clock.ts';
 export * from './units.ts';
 export * from './schema.ts';
+export * from './patterns.ts';
 export * from './topics.ts';
 export * from './messages/index.ts';
 export * from './httpAuth.ts';

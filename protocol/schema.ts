@@ -5,6 +5,7 @@
  * members: a signed message carries exactly the fields its reader understands.
  */
 import { fail, ProtocolCodes as C } from './errors.ts';
+import { matches } from './patterns.ts';
 
 export interface Schema<T> {
   /** Human description used in error messages ("integer 0…2147483647"). */
@@ -66,7 +67,7 @@ export function str(rule: StringRule): Schema<string> {
       if (typeof v !== 'string') fail(C.WRONG_TYPE, `${where(path)} must be a ${describe}, got ${typeName(v)}`, path);
       if (v.length > rule.max) fail(C.TOO_LONG, `${where(path)} is ${v.length} characters; at most ${rule.max} are allowed`, path);
       if (v.length < min) fail(C.OUT_OF_RANGE, `${where(path)} is ${v.length} characters; at least ${min} are needed`, path);
-      if (rule.pattern && !rule.pattern.test(v)) {
+      if (rule.pattern && !matches(rule.pattern, v)) {
         fail(C.BAD_FORMAT, `${where(path)} must be ${rule.format ?? `a string matching ${rule.pattern}`}, got ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`, path);
       }
       rule.refine?.(v, path);

@@ -1,4 +1,5 @@
 /** The MQTT topic tree (docs/protocol.md, "Topics"). Build and parse topics only here. */
+import { matches } from './patterns.ts';
 
 export const METER_LEAVES = ['reading', 'ack', 'credit', 'status', 'time', 'enrolment', 'hello', 'restore'] as const;
 export type MeterLeaf = (typeof METER_LEAVES)[number];
@@ -42,11 +43,11 @@ const GRID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** Parse a Helios topic; null for anything outside the tree (or malformed). */
 export function parseTopic(topic: string): ParsedTopic | null {
   const p = topic.split('/');
-  if (p[0] !== 'helios' || p.length < 3 || !GRID.test(p[1])) return null;
+  if (p[0] !== 'helios' || p.length < 3 || !matches(GRID, p[1])) return null;
   const grid = p[1];
   switch (p[2]) {
     case 'meter':
-      if (p.length === 5 && ID.test(p[3]) && (METER_LEAVES as readonly string[]).includes(p[4])) {
+      if (p.length === 5 && matches(ID, p[3]) && (METER_LEAVES as readonly string[]).includes(p[4])) {
         return { kind: 'meter', grid, meter: p[3], leaf: p[4] as MeterLeaf };
       }
       return null;
@@ -64,7 +65,7 @@ export function parseTopic(topic: string): ParsedTopic | null {
     case 'tx':
       return p.length === 3 ? { kind: 'tx', grid } : null;
     case 'client':
-      return p.length === 5 && ID.test(p[3]) && p[4] === 'result' ? { kind: 'txResult', grid, keyId: p[3] } : null;
+      return p.length === 5 && matches(ID, p[3]) && p[4] === 'result' ? { kind: 'txResult', grid, keyId: p[3] } : null;
     case 'operator':
       return p.length === 4 && (p[3] === 'broadcast' || p[3] === 'close') ? { kind: 'operator', grid, command: p[3] } : null;
     default:

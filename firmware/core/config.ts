@@ -4,7 +4,7 @@
  * string); on Node from the factory's options. `parseMeterConfig` turns either into
  * one typed, checked MeterConfig, or throws E_BAD_CONFIG naming the setting.
  */
-import { decodePublicKey, fail } from '../../protocol/index.ts';
+import { decodePublicKey, fail, matches } from '../../protocol/index.ts';
 import { MeterCodes } from './errors.ts';
 
 export const FIRMWARE_VERSION = 'helios-fw 0.1.0';
@@ -102,7 +102,7 @@ export interface MeterConfigInput {
 export function parseMeterConfig(input: MeterConfigInput): MeterConfig {
   const d = DEFAULT_CONFIG;
   const grid = input.grid;
-  if (typeof grid !== 'string' || !GRID.test(grid)) {
+  if (typeof grid !== 'string' || !matches(GRID, grid)) {
     fail(MeterCodes.BAD_CONFIG, `setting grid must be the grid id (1–32 of a–z, 0–9, -), got ${JSON.stringify(grid)}; the installer sets it in manifest.json or as grid=… on the mcconfig command line`);
   }
   const fw = input.fw === undefined ? d.fw : input.fw;

@@ -1,6 +1,7 @@
 /** Field formats shared by every Helios message (docs/protocol.md, "Field formats"). */
 import { decodePublicKey } from '../ecdsa.ts';
 import { fail, ProtocolCodes } from '../errors.ts';
+import { firstMatch } from '../patterns.ts';
 import { int, str } from '../schema.ts';
 
 export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -49,7 +50,7 @@ export const listingId = () => str({ max: 17, pattern: /^\d{4}-\d{2}-\d{2}T\d{2}
  */
 const BIDI_OR_C1 = /[\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const noBidi = (s: string, path: string) => {
-  const m = BIDI_OR_C1.exec(s);
+  const m = firstMatch(BIDI_OR_C1, s);
   if (m) {
     const cp = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
     fail(ProtocolCodes.BAD_FORMAT, `${path || 'text'} contains U+${cp} at position ${m.index}, a bidirectional or control character that can make the text read differently from what is signed; remove it`, path);

@@ -2,7 +2,7 @@
  * The firmware hashes and signs with the Moddable SDK's native arithmetic
  * (firmware/platform/moddable/crypto/primitives.ts, swapped in for protocol/primitives.ts
  * by manifest.json). Here both run the same cases — the native one on the real XS machine
- * in mcsim (test/firmware/mcsim-platform/primitives.js), preloaded as the firmware preloads it, and protocol/'s (noble) in Node — and
+ * in mcsim (test/firmware/mcsim-platform/cases.js), preloaded as the firmware preloads it, and protocol/'s (noble) in Node — and
  * must give the same bytes for every function: SHA-256, key from seed, public key,
  * point (de)compression, RFC 6979 signatures, and verification, including every way a
  * signature or key can be wrong. Then protocol/ecdsa.ts on top of each.
@@ -11,15 +11,10 @@
  * Skipped without the SDK, except under CI=true.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as P from '../../protocol/primitives.ts';
 import * as ecdsa from '../../protocol/ecdsa.ts';
 import { canonicalize, fromHex, toBase64url, toHex, utf8Encode } from '../../protocol/index.ts';
-import { buildLinFirmware, findSdk, startMcsim, type Sdk } from '../../simulator/mcsim.ts';
-import { exclusive } from '../helpers/exclusive.ts';
-import { platformCheckApp } from '../helpers/platformCheck.ts';
+import { runCasesOnXs } from '../helpers/platformCheck.ts';
 import { RFC6979_SECRET } from '../protocol/vectors.ts';
 
 type Arg = string | { text: string };
@@ -160,32 +155,12 @@ function expected(c: Case): unknown {
 }
 
 test('the firmware\'s native primitives give protocol/\'s bytes on the real XS machine: hashes, keys, RFC 6979 signatures, and every refusal', async (t) => {
-  const sdk = findSdk();
-  if ('missing' in sdk) {
-    // CI builds the firmware on every run (.ci/run sets MODDABLE): there a missing SDK is a failure, not a skip.
-    if (process.env.CI === 'true') return t.fail(`CI must run the firmware's primitives on XS: ${sdk.missing}`);
-    return t.pass(`skipped: ${sdk.missing}`);
-  }
   t.timeout(15 * 60_000);
   const seed = Number(process.env.HELIOS_PRIMITIVES_SEED ?? Math.floor(Math.random() * 2 ** 31));
   t.log(`seed ${seed} (HELIOS_PRIMITIVES_SEED=${seed} replays it)`);
   const list = cases(seed);
-  const build = buildLinFirmware(sdk as Sdk, {}, { app: platformCheckApp });
-  t.log(`${build.cached ? 'cached' : 'built'}: ${build.mcso}`);
-
-  const dir = mkdtempSync(join(tmpdir(), 'helios-primitives-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'vectors.json'), JSON.stringify(list.map(({ fn, args }) => ({ fn, args }))));
-  const release = await exclusive('mcsim'); // one XS app in mcsim at a time (test/helpers/exclusive.ts)
-  t.teardown(release);
-  const sim = startMcsim(sdk as Sdk, build.mcso, dir);
-  t.teardown(() => sim.stop());
-  await sim.waitFor(/^CASES (done|error.*)$/m, 120_000);
-  t.notRegex(sim.output(), /^CASES error/m);
-
-  const got = new Map<number, unknown>();
-  for (const m of sim.output().matchAll(/^CASE (\d+) (.*)$/gm)) got.set(Number(m[1]), JSON.parse(m[2]));
-  t.is(got.size, list.length, 'a result for every case');
+  const got = await runCasesOnXs(t, "the firmware's primitives", list);
+  if (!got) return;
   const differ = list.flatMap((c, i) => {
     const want = expected(c);
     return JSON.stringify(got.get(i)) === JSON.stringify(want) ? [] : [`${c.name}: XS ${JSON.stringify(got.get(i))}, Node ${JSON.stringify(want)}`];
